@@ -1,0 +1,128 @@
+#pragma once
+// The gateway's configuration (CONTRACT §2): parsed once, validated with a JSON-pointer path for
+// every problem, and then immutable.
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/path_error.hpp"
+#include "common/secret.hpp"
+#include "policy/scope.hpp"
+
+namespace giosg {
+
+struct HostPort {
+    std::string host;        // literal IPv4/IPv6 address or name; "[::1]" is stored as "::1"
+    std::uint16_t port = 0;  // 0 = any free port
+};
+
+struct UpstreamUrl {
+    bool tls = true;         // https
+    std::string host;        // without brackets
+    std::uint16_t port = 443;
+    std::string authority;   // what goes into Host: "service.giosg.com" or "127.0.0.1:8081"
+    std::string origin;      // "https://service.giosg.com" (no trailing slash; default port elided)
+};
+
+/// Parses "http(s)://host[:port]" (an optional trailing "/" is accepted; any other path, query,
+/// fragment or userinfo is an error). Returns the error text in `error` on failure.
+std::optional<UpstreamUrl> parse_upstream_url(std::string_view url, std::string& error);
+
+struct UpstreamConfig {
+    UpstreamUrl url;
+    std::optional<std::filesystem::path> ca_file;  // absolute after loading
+    std::chrono::milliseconds connect_timeout{3000};
+    std::chrono::milliseconds timeout{30000};
+};
+
+struct CredentialConfig {
+    enum class Source : std::uint8_t { env, file };
+    Source source = Source::env;
+    std::string env;                 // for Source::env
+    std::filesystem::path file;      // for Source::file; absolute after loading
+};
+
+using KeyDigest = std::array<std::uint8_t, 32>;
+
+struct ClientConfig {
+    std::string name;
+    KeyDigest key_sha256{};
+    std::string credential;
+    ScopeSet scopes = 0;
+    std::vector<std::string> scope_names;     // as configured, for `check`/`explain`
+    bool all_organizations = false;           // ["*"]
+    std::vector<std::string> organizations;   // exact, case-sensitive ids
+};
+
+struct PolicyConfig {
+    enum class Source : std::uint8_t { upstream, file };
+    Source source = Source::upstream;
+    std::optional<std::filesystem::path> file;  // absolute after loading
+    std::string credential;                     // required when source == upstream
+    std::chrono::seconds refresh{3600};         // 0 = never
+};
+
+struct AuditConfig {
+    std::filesystem::path path = "audit.jsonl";  // absolute after loading, unless to_stdout
+    bool to_stdout = false;                      // "-"
+};
+
+struct Limits {
+    std::size_t max_header_bytes = 16384;
+    std::size_t max_body_bytes = 10485760;
+    std::chrono::milliseconds header_timeout{10000};
+    std::chrono::milliseconds idle_timeout{60000};
+};
+
+struct Config {
+    std::filesystem::path file;      // the config file (absolute)
+    std::filesystem::path base_dir;  // its folder; relative paths resolve against it
+    HostPort listen;
+    std::optional<HostPort> admin_listen;
+    unsigned workers = 0;            // 0 = one per CPU core (resolved by the server)
+    UpstreamConfig upstream;
+    std::map<std::string, CredentialConfig> credentials;
+    std::vector<ClientConfig> clients;   // in config order
+    PolicyConfig policy;
+    AuditConfig audit;
+    Limits limits;
+};
+
+using ConfigError = PathError;
+
+struct ConfigResult {
+    std::optional<Config> config;    // set only when errors is empty
+    std::vector<ConfigError> errors;
+};
+
+/// Parses config text (comments and trailing commas allowed, unknown keys are errors) and
+/// validates it: required keys, types, ranges, references between sections (client ->
+/// credential, policy.credential -> credential), key hash format. Relative paths are made
+/// absolute against `base_dir`.
+ConfigResult parse_config(std::string_view text, const std::filesystem::path& base_dir);
+
+/// Reads and parses a config file; an unreadable file is one error with an empty path.
+ConfigResult load_config(const std::filesystem::path& file);
+
+/// Server-side tokens by credential name, loaded from the environment / files.
+using CredentialSet = std::map<std::string, Secret, std::less<>>;
+
+struct CredentialResult {
+    CredentialSet credentials;
+    std::vector<ConfigError> errors;  // "/credentials/acme/token_env: environment variable GIOSG_API_TOKEN is not set"
+};
+
+/// Loads every configured credential. A token file has one trailing newline (LF or CRLF)
+/// stripped; an empty token, or one containing CR/LF/NUL or other control bytes, is an error.
+CredentialResult load_credentials(const Config& config);
+
+/// Parses "sha256:<64 hex>" or bare 64 hex (either case) into a digest.
+std::optional<KeyDigest> parse_key_digest(std::string_view text) noexcept;
+
+}  // namespace giosg
