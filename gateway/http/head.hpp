@@ -41,10 +41,12 @@ struct RequestHead {
     std::vector<Field> fields;              // reused between requests: clear() keeps capacity
 
     // Derived by parse_request_head from the fields (valid when status == complete):
-    BodyKind body = BodyKind::none;         // none, content_length or chunked
+    BodyKind body = BodyKind::none;         // none (also for Content-Length: 0), content_length
+                                            // or chunked
     std::uint64_t content_length = 0;
     bool keep_alive = true;                 // HTTP/1.1 default unless "Connection: close"
-    bool expect_continue = false;           // "Expect: 100-continue"
+    bool expect_continue = false;           // "Expect: 100-continue" on HTTP/1.1; other Expect
+                                            // values are ignored, not rejected
 
     void clear() noexcept;
     /// Number of fields with this (case-insensitive) name.
@@ -62,7 +64,9 @@ struct RequestHead {
 /// whitespace before a colon or inside a field name, NUL/CTL in a value, bad request line, version
 /// other than HTTP/1.0 or HTTP/1.1, missing or repeated Host on HTTP/1.1, Transfer-Encoding other
 /// than exactly one "chunked", Transfer-Encoding on HTTP/1.0, TE together with Content-Length,
-/// repeated/listed/non-decimal Content-Length.
+/// repeated/listed/non-decimal Content-Length. Up to four empty lines before the request line
+/// are skipped (RFC 9112 §2.2) and counted in head_bytes; more than 100 fields is
+/// headers_too_large. The target is only checked for CR, LF and NUL: parse_target owns the rest.
 ParseResult parse_request_head(std::string_view buffer, std::size_t max_head_bytes, RequestHead& out);
 
 struct ResponseHead {
@@ -83,7 +87,8 @@ struct ResponseHead {
 /// headers say (as do 1xx, 204 and 304). Content-Length together with Transfer-Encoding, a
 /// repeated or listed Content-Length, or a bad status line is an error (the caller answers 502).
 /// Transfer-Encoding whose final coding is chunked gives `chunked`; any other coding, or neither
-/// header, gives `until_close`.
+/// header, gives `until_close`. Also errors: Transfer-Encoding on HTTP/1.0, chunked listed twice,
+/// an empty Transfer-Encoding. Content-Length: 0 gives `none`; a 101 is never kept alive.
 ParseResult parse_response_head(std::string_view buffer, std::size_t max_head_bytes,
                                 bool request_was_head, ResponseHead& out);
 
@@ -92,7 +97,9 @@ ParseResult parse_response_head(std::string_view buffer, std::size_t max_head_by
 bool is_hop_by_hop(std::string_view name) noexcept;
 
 /// Incremental chunked-body decoder (RFC 9112 §7.1). Chunk extensions are skipped; trailer
-/// fields are validated like header fields and dropped.
+/// fields are validated like header fields and dropped. Extension and trailer bytes together
+/// are bounded by `max_trailer_bytes` so that a body cannot smuggle unbounded metadata past the
+/// body-size limit (compare CVE-2023-39326). An error is final until reset().
 class ChunkedDecoder {
 public:
     enum class Status : std::uint8_t { need_more, done, error };
@@ -112,7 +119,8 @@ public:
 
 private:
     enum class State : std::uint8_t { size, size_lws, ext, size_lf, data, data_cr, data_lf,
-                                      trailer_start, trailer_line, trailer_lf, final_lf, done };
+                                      trailer_start, trailer_name, trailer_value, trailer_lf,
+                                      final_lf, done, failed };
     State state_ = State::size;
     std::uint64_t remaining_ = 0;
     std::size_t size_digits_ = 0;
