@@ -1,0 +1,103 @@
+// giosg-mock: a fake giosg HTTP API for the gateway's integration tests and for
+// `deploy/dev.sh run`. It serves the catalogue (`GET /api/v5/endpoints`, paginated), answers
+// every other catalogued path with plausible DRF-style JSON, records every request it receives,
+// and can misbehave on demand (the `X-Mock-Fault` request header, or a default fault).
+//
+// It is deliberately independent of the gateway's own code: a fake that shared the gateway's
+// matcher or HTTP parsing would agree with the gateway's bugs instead of exposing them.
+//
+// Fault syntax (header `X-Mock-Fault`, or set_default_fault; items may be joined with commas,
+// e.g. "delay=200,status=503"; at most one item other than delay; an unknown item gets 400):
+//   none                   no fault (a request's header overrides the default fault)
+//   close                  read the request, then close the connection without answering
+//   delay=MS               wait MS milliseconds, then answer normally (or apply the other item)
+//   status=CODE            answer CODE (200..599) with {"detail": "mock fault"}
+//   malformed              write "NOT HTTP\r\n\r\n" and close
+//   clte                   a response with both Content-Length and Transfer-Encoding: chunked
+//   close-mid-body         headers with Content-Length: 1000, then 10 body bytes, then close
+//   big-headers            a 200 response whose header block is about 64 KiB
+//   body-bytes=N           200 with an N-byte body (Content-Length), written in 64 KiB pieces
+//   chunked-body-bytes=N   the same body with Transfer-Encoding: chunked
+// Generated bodies are application/octet-stream; byte i is 'a' + i % 26, so a receiver can
+// check every byte arrived in order. Faults apply after the Authorization check, so a request
+// with a bad token still gets its 401.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace giosg::mock {
+
+namespace detail {
+struct MockState;
+}
+
+/// One request as the mock received it: target and headers byte for byte, in order.
+struct ReceivedRequest {
+  std::string method;
+  std::string target;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  /// The first header called `name` (case-insensitive), if any.
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+struct MockOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0 = any free port
+  std::filesystem::path catalogue_file;  // required; {"next","previous","results":[...]}
+  std::size_t page_size = 25;  // entries per /api/v5/endpoints page
+  // Every request must carry exactly `Authorization: Token <expected_token>`.
+  // Empty disables the check (any or no Authorization is accepted).
+  std::string expected_token;
+  // When set, catalogue `next`/`previous` links use this origin instead of the request's own
+  // (scheme + Host header), to test that the gateway refuses cross-origin pages.
+  std::optional<std::string> next_origin_override;
+  // Both set: serve HTTPS with this PEM certificate chain and private key.
+  std::optional<std::filesystem::path> tls_cert_file, tls_key_file;
+};
+
+/// The fake server. It owns one io_context run on one background thread.
+class GiosgMock {
+ public:
+  explicit GiosgMock(MockOptions options);
+  ~GiosgMock();  // stops
+  GiosgMock(const GiosgMock&) = delete;
+  GiosgMock& operator=(const GiosgMock&) = delete;
+
+  /// Loads the catalogue, binds, listens and starts the thread; throws on any failure.
+  void start();
+  /// Closes the listener and every connection and joins the thread. Idempotent.
+  void stop();
+
+  std::uint16_t port() const;
+  /// "http://127.0.0.1:PORT" ("https://…" with TLS); a wildcard host is given as loopback.
+  std::string origin() const;
+
+  /// Every request received so far (a copy; safe from any thread).
+  std::vector<ReceivedRequest> received() const;
+  std::size_t request_count() const;
+  /// Connections accepted so far, to assert that the gateway reuses upstream connections.
+  std::size_t connections_accepted() const;
+  /// Forgets the received requests (the connection count stays).
+  void clear();
+
+  /// Same syntax as X-Mock-Fault; "" = none. Throws std::invalid_argument on bad syntax.
+  /// A request's own X-Mock-Fault header takes precedence over the default.
+  void set_default_fault(std::string fault);
+  /// When true, GET /api/v5/endpoints answers 500.
+  void set_endpoints_failure(bool fail);
+
+ private:
+  std::unique_ptr<detail::MockState> state_;
+};
+
+}  // namespace giosg::mock
