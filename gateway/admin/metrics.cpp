@@ -1,1 +1,99 @@
-// placeholder
+#include "admin/metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace giosg {
+
+std::size_t method_label_index(std::string_view method) noexcept {
+    for (std::size_t i = 0; i + 1 < kMethodLabels.size(); ++i)
+        if (kMethodLabels[i] == method) return i;
+    return kMethodLabels.size() - 1;
+}
+
+void Histogram::observe(double seconds) noexcept {
+    std::size_t i = 0;
+    while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+    buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+    sum_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+void Histogram::add_to(Totals& totals) const noexcept {
+    for (std::size_t i = 0; i < buckets_.size(); ++i) totals.buckets[i] += buckets_[i].load(std::memory_order_relaxed);
+    totals.count += count_.load(std::memory_order_relaxed);
+    totals.sum += static_cast<double>(sum_micros_.load(std::memory_order_relaxed)) / 1e6;
+}
+
+MetricsShard::MetricsShard(std::size_t client_count)
+    : client_slots_(client_count + 1),
+      requests_(new std::atomic<std::uint64_t>[client_slots_ * kReasonCount * kMethodLabels.size()]{}) {}
+
+std::size_t MetricsShard::index(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept {
+    return (client_slot * kReasonCount + static_cast<std::size_t>(code)) * kMethodLabels.size() + method_index;
+}
+
+void MetricsShard::count_request(std::size_t client_slot, Reason code, std::string_view method) noexcept {
+    if (client_slot >= client_slots_) client_slot = client_slots_ - 1;
+    requests_[index(client_slot, code, method_label_index(method))].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t MetricsShard::requests(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept {
+    return requests_[index(client_slot, code, method_index)].load(std::memory_order_relaxed);
+}
+
+Metrics::Metrics(std::vector<std::string> client_names, std::size_t shards) : client_names_(std::move(client_names)) {
+    for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<MetricsShard>(client_names_.size()));
+}
+
+namespace {
+void render_histogram(std::string& out, std::string_view name, std::string_view help, const Histogram::Totals& t) {
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < Histogram::kBounds.size(); ++i) {
+        cumulative += t.buckets[i];
+        fmt::format_to(std::back_inserter(out), "{}_bucket{{le=\"{}\"}} {}\n", name, Histogram::kBounds[i], cumulative);
+    }
+    cumulative += t.buckets.back();
+    fmt::format_to(std::back_inserter(out), "{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name, cumulative,
+                   name, t.sum, name, t.count);
+}
+}  // namespace
+
+std::string Metrics::render() const {
+    std::string out;
+    out.append("# HELP giosg_gateway_requests_total Requests by client, outcome code and method.\n"
+               "# TYPE giosg_gateway_requests_total counter\n");
+    for (std::size_t c = 0; c <= client_names_.size(); ++c) {
+        const std::string_view client = c < client_names_.size() ? std::string_view(client_names_[c]) : "";
+        for (int r = 0; r < kReasonCount; ++r) {
+            for (std::size_t m = 0; m < kMethodLabels.size(); ++m) {
+                std::uint64_t total = 0;
+                for (const auto& s : shards_) total += s->requests(c, static_cast<Reason>(r), m);
+                if (total == 0) continue;
+                fmt::format_to(std::back_inserter(out),
+                               "giosg_gateway_requests_total{{client=\"{}\",code=\"{}\",method=\"{}\"}} {}\n", client,
+                               reason_code(static_cast<Reason>(r)), kMethodLabels[m], total);
+            }
+        }
+    }
+    Histogram::Totals request_totals, upstream_totals;
+    for (const auto& s : shards_) {
+        s->request_duration.add_to(request_totals);
+        s->upstream_duration.add_to(upstream_totals);
+    }
+    render_histogram(out, "giosg_gateway_request_duration_seconds",
+                     "Time from the first byte of a request head to the end of its response.", request_totals);
+    render_histogram(out, "giosg_gateway_upstream_duration_seconds",
+                     "Time from forwarding to the upstream's response head.", upstream_totals);
+    fmt::format_to(std::back_inserter(out),
+                   "# HELP giosg_gateway_policy_endpoints Endpoints in the active policy table.\n"
+                   "# TYPE giosg_gateway_policy_endpoints gauge\ngiosg_gateway_policy_endpoints {}\n",
+                   policy_endpoints.load(std::memory_order_relaxed));
+    fmt::format_to(std::back_inserter(out),
+                   "# HELP giosg_gateway_audit_lines_written_total Audit records written.\n"
+                   "# TYPE giosg_gateway_audit_lines_written_total counter\ngiosg_gateway_audit_lines_written_total {}\n",
+                   audit_lines_written.load(std::memory_order_relaxed));
+    return out;
+}
+
+}  // namespace giosg

@@ -1,1 +1,133 @@
-// placeholder
+#include "audit/record.hpp"
+
+#include <charconv>
+#include <ctime>
+
+namespace giosg {
+
+namespace {
+constexpr char kHex[] = "0123456789abcdef";
+
+void append_uint(std::uint64_t v, std::string& out) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, end);
+}
+
+void append_ms(double ms, std::string& out) {
+    // Three decimals are enough for a millisecond figure and keep lines short.
+    char buf[40];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 3);
+    out.append(buf, end);
+}
+
+void append_string(std::string_view s, std::string& out) {
+    out.push_back('"');
+    append_json_escaped(s, out);
+    out.push_back('"');
+}
+
+void append_optional_string(const std::optional<std::string_view>& s, std::string& out) {
+    if (s) append_string(*s, out);
+    else out.append("null");
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t min = 0;
+    if (b >= 0xC2 && b <= 0xDF) { n = 2; min = 0x80; }
+    else if (b >= 0xE0 && b <= 0xEF) { n = 3; min = 0x800; }
+    else if (b >= 0xF0 && b <= 0xF4) { n = 4; min = 0x10000; }
+    else return 0;
+    if (i + n > s.size()) return 0;
+    std::uint32_t cp = b & (0xFFu >> (n + 1));
+    for (std::size_t k = 1; k < n; ++k) {
+        const auto c = static_cast<unsigned char>(s[i + k]);
+        if ((c & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (c & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+}
+}  // namespace
+
+void append_json_escaped(std::string_view text, std::string& out) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(static_cast<char>(c));
+        } else if (c == '\n') {
+            out.append("\\n");
+        } else if (c == '\r') {
+            out.append("\\r");
+        } else if (c == '\t') {
+            out.append("\\t");
+        } else if (c < 0x20 || c == 0x7F) {
+            out.append("\\u00");
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xF]);
+        } else if (c < 0x80) {
+            out.push_back(static_cast<char>(c));
+        } else if (const auto n = utf8_sequence(text, i); n != 0) {
+            out.append(text.substr(i, n));
+            i += n - 1;
+        } else {
+            out.append("\\u00");
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xF]);
+        }
+    }
+}
+
+void append_rfc3339_ms(std::chrono::system_clock::time_point tp, std::string& out) {
+    using namespace std::chrono;
+    const auto ms_total = duration_cast<milliseconds>(tp.time_since_epoch()).count();
+    const std::time_t secs = static_cast<std::time_t>(ms_total / 1000);
+    const int ms = static_cast<int>(ms_total % 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    const auto n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    out.append(buf, static_cast<std::size_t>(n));
+}
+
+void append_audit_json(const AuditRecord& r, std::string& out) {
+    out.append("{\"ts\":\"");
+    append_rfc3339_ms(r.ts, out);
+    out.append("\",\"request_id\":");
+    append_string(r.request_id, out);
+    out.append(",\"client\":");
+    append_optional_string(r.client, out);
+    out.append(",\"remote\":");
+    append_string(r.remote, out);
+    out.append(",\"method\":");
+    append_string(r.method, out);
+    out.append(",\"path\":");
+    append_string(r.path, out);
+    out.append(",\"pattern\":");
+    append_optional_string(r.pattern, out);
+    out.append(r.allowed ? ",\"decision\":\"allow\"" : ",\"decision\":\"deny\"");
+    out.append(",\"code\":");
+    append_string(reason_code(r.code), out);
+    out.append(",\"status\":");
+    append_uint(static_cast<std::uint64_t>(r.status), out);
+    out.append(",\"upstream_status\":");
+    if (r.upstream_status) append_uint(static_cast<std::uint64_t>(*r.upstream_status), out);
+    else out.append("null");
+    out.append(",\"bytes_in\":");
+    append_uint(r.bytes_in, out);
+    out.append(",\"bytes_out\":");
+    append_uint(r.bytes_out, out);
+    out.append(",\"duration_ms\":");
+    append_ms(r.duration_ms, out);
+    out.append(",\"upstream_ms\":");
+    if (r.upstream_ms) append_ms(*r.upstream_ms, out);
+    else out.append("null");
+    out.append("}\n");
+}
+
+}  // namespace giosg

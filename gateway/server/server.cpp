@@ -1,1 +1,202 @@
-// placeholder
+#include "server/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <system_error>
+
+#include "server/session.hpp"
+#include "server/worker.hpp"
+
+namespace giosg::server {
+
+using net::error_code;
+using net::use_nothrow;
+
+// ---------------------------------------------------------------------------------------------
+
+RequestIdGenerator::RequestIdGenerator() {
+    std::random_device rd;
+    for (auto& s : s_) s = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;
+}
+
+std::uint64_t RequestIdGenerator::next64() noexcept {
+    // xoshiro256** (Blackman & Vigna, 2018).
+    const auto rotl = [](std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
+    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const std::uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+}
+
+void RequestIdGenerator::next(char* out) noexcept {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (int half = 0; half < 2; ++half) {
+        std::uint64_t v = next64();
+        for (int i = 0; i < 16; ++i, v >>= 4) out[half * 16 + i] = kHex[v & 0xF];
+    }
+}
+
+Worker::Worker(std::size_t index_, std::shared_ptr<const Snapshot> snapshot_, asio::ssl::context* tls,
+               AuditWriter& audit_, MetricsShard& metrics_)
+    : index(index_),
+      snapshot(std::move(snapshot_)),
+      pool(ioc.get_executor(), snapshot->config->upstream, tls),
+      audit(audit_),
+      audit_ring(audit_.add_producer()),
+      metrics(metrics_) {}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+asio::awaitable<void> accept_loop(Worker& worker) {
+    for (;;) {
+        auto [ec, socket] = co_await worker.acceptor.async_accept(use_nothrow);
+        if (ec) {
+            if (ec == asio::error::operation_aborted || !worker.acceptor.is_open()) co_return;
+            // EMFILE/ENFILE and friends: back off briefly instead of spinning on the error.
+            spdlog::warn("accept failed: {}", ec.message());
+            asio::steady_timer pause(worker.ioc, std::chrono::milliseconds(50));
+            co_await pause.async_wait(use_nothrow);
+            continue;
+        }
+        if (worker.draining) continue;
+        asio::co_spawn(worker.ioc, run_session(worker, std::move(socket)), [](std::exception_ptr ep) {
+            if (!ep) return;
+            try {
+                std::rethrow_exception(ep);
+            } catch (const std::exception& e) {
+                spdlog::error("session ended by an exception: {}", e.what());
+            }
+        });
+    }
+}
+
+void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    int one = 1;
+    if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
+    if (endpoint.protocol() == tcp::v6()) acceptor.set_option(asio::ip::v6_only(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+tcp::endpoint listen_endpoint(const HostPort& listen) {
+    error_code ec;
+    auto address = asio::ip::make_address(listen.host, ec);
+    if (ec) {
+        // A name such as "localhost": resolve once at start-up, before any worker runs.
+        asio::io_context ioc;
+        tcp::resolver resolver(ioc);
+        auto results = resolver.resolve(listen.host, std::to_string(listen.port), ec);
+        if (ec || results.empty())
+            throw std::system_error(ec, "cannot resolve listen address " + listen.host);
+        return *results.begin();
+    }
+    return {address, listen.port};
+}
+
+}  // namespace
+
+unsigned Server::resolve_worker_count(unsigned requested) noexcept {
+    if (requested > 0) return requested;
+    const unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : n;
+}
+
+Server::Server(std::shared_ptr<const Snapshot> snapshot, AuditWriter& audit, Metrics& metrics, unsigned workers)
+    : snapshot_(std::move(snapshot)), audit_(audit), metrics_(metrics) {
+    if (snapshot_->config->upstream.url.tls) tls_ = upstream::make_tls_context(snapshot_->config->upstream);
+    const unsigned n = resolve_worker_count(workers);
+    for (unsigned i = 0; i < n; ++i)
+        workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_.get(), audit_, metrics_.shard(i)));
+}
+
+Server::~Server() { stop(std::chrono::milliseconds(0)); }
+
+void Server::start() {
+    auto endpoint = listen_endpoint(snapshot_->config->listen);
+    for (auto& worker : workers_) {
+        try {
+            open_acceptor(worker->acceptor, endpoint);
+        } catch (const std::system_error& e) {
+            throw std::system_error(e.code(), "cannot listen on " + snapshot_->config->listen.host + ":" +
+                                                  std::to_string(endpoint.port()));
+        }
+        // Port 0: the first bind picks a port; every other worker joins that one.
+        endpoint.port(worker->acceptor.local_endpoint().port());
+    }
+    port_ = endpoint.port();
+    for (auto& worker : workers_) {
+        asio::co_spawn(worker->ioc, accept_loop(*worker), [](std::exception_ptr ep) {
+            if (ep) std::rethrow_exception(ep);
+        });
+        threads_.emplace_back([w = worker.get()] {
+            for (;;) {
+                try {
+                    w->ioc.run();
+                    return;
+                } catch (const std::exception& e) {
+                    spdlog::critical("worker {} loop exception: {}", w->index, e.what());
+                }
+            }
+        });
+    }
+}
+
+void Server::publish(std::shared_ptr<const Snapshot> snapshot) {
+    snapshot_ = snapshot;
+    for (auto& worker : workers_)
+        asio::post(worker->ioc, [w = worker.get(), snapshot] { w->snapshot = snapshot; });
+}
+
+void Server::stop(std::chrono::milliseconds drain) {
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& worker : workers_) {
+        asio::post(worker->ioc, [w = worker.get()] {
+            w->draining = true;
+            error_code ec;
+            w->acceptor.close(ec);
+            // Copy: closing a session can end it, which erases it from the set.
+            std::vector<Session*> sessions(w->sessions.begin(), w->sessions.end());
+            for (auto* s : sessions) s->close_if_idle();
+            w->pool.close_idle();
+        });
+    }
+    // Each io_context runs out of work once its sessions have finished; wait up to `drain`.
+    const auto deadline = std::chrono::steady_clock::now() + drain;
+    for (std::size_t i = 0; i < threads_.size(); ++i) {
+        auto& worker = *workers_[i];
+        while (!worker.ioc.stopped() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        if (!worker.ioc.stopped()) {
+            spdlog::warn("worker {}: requests still in flight after the drain period; stopping anyway", worker.index);
+            worker.ioc.stop();
+        }
+        if (threads_[i].joinable()) threads_[i].join();
+    }
+}
+
+std::uint64_t Server::upstream_connects() const {
+    // Read from another thread only in tests after traffic has settled; the value is a plain counter.
+    std::uint64_t total = 0;
+    for (const auto& w : workers_) total += w->pool.connects();
+    return total;
+}
+
+}  // namespace giosg::server

@@ -1,1 +1,34 @@
-// placeholder
+#include "server/snapshot.hpp"
+
+#include <stdexcept>
+
+namespace giosg {
+
+std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config, const CredentialSet& credentials,
+                                              std::shared_ptr<const PolicyTable> policy, std::string policy_origin) {
+    auto snapshot = std::make_shared<Snapshot>();
+    snapshot->clients = std::make_shared<const ClientTable>(config->clients);
+    for (const auto& client : config->clients) {
+        const auto it = credentials.find(client.credential);
+        if (it == credentials.end())
+            throw std::invalid_argument("credential \"" + client.credential + "\" of client \"" + client.name + "\" is not loaded");
+        std::string line = "Authorization: Token ";
+        line.append(it->second.reveal());
+        line.append("\r\n");
+        snapshot->upstream_authorization.emplace_back(std::move(line));
+    }
+    snapshot->config = std::move(config);
+    snapshot->policy = std::move(policy);
+    snapshot->policy_origin = std::move(policy_origin);
+    return snapshot;
+}
+
+std::shared_ptr<const Snapshot> with_policy(const Snapshot& base, std::shared_ptr<const PolicyTable> policy,
+                                            std::string policy_origin) {
+    auto snapshot = std::make_shared<Snapshot>(base);
+    snapshot->policy = std::move(policy);
+    snapshot->policy_origin = std::move(policy_origin);
+    return snapshot;
+}
+
+}  // namespace giosg

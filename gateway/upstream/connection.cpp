@@ -1,1 +1,212 @@
-// placeholder
+#include "upstream/connection.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace giosg::net {
+bool tls_stream_truncated(const error_code& ec) noexcept {
+    return ec == boost::asio::ssl::error::stream_truncated;
+}
+}  // namespace giosg::net
+
+namespace giosg::upstream {
+
+using net::use_nothrow;
+
+std::shared_ptr<asio::ssl::context> make_tls_context(const UpstreamConfig& config) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1);
+    ctx->set_verify_mode(asio::ssl::verify_peer);
+    error_code ec;
+    if (config.ca_file) {
+        ctx->load_verify_file(config.ca_file->string(), ec);
+        if (ec) throw std::runtime_error("cannot load upstream.ca_file " + config.ca_file->string() + ": " + ec.message());
+    } else {
+        ctx->set_default_verify_paths(ec);
+        if (ec) throw std::runtime_error("cannot load the system trust store: " + ec.message());
+    }
+    return ctx;
+}
+
+Connection::Connection(asio::any_io_executor executor, asio::ssl::context* tls)
+    : stream_(tls ? decltype(stream_){std::in_place_index<1>, beast::tcp_stream(executor), *tls}
+                  : decltype(stream_){std::in_place_index<0>, executor}) {}
+
+beast::tcp_stream& Connection::lowest() noexcept {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream_);
+}
+const beast::tcp_stream& Connection::lowest() const noexcept {
+    return std::visit([](auto& s) -> const beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream_);
+}
+
+asio::awaitable<error_code> Connection::connect(const UpstreamUrl& url, const tcp::resolver::results_type& endpoints,
+                                                std::chrono::milliseconds timeout) {
+    auto& tcp_layer = lowest();
+    tcp_layer.expires_after(timeout);
+    auto [ec, ep] = co_await tcp_layer.async_connect(endpoints, use_nothrow);
+    if (ec) co_return ec;
+    tcp_layer.socket().set_option(tcp::no_delay(true));
+    if (auto* tls = std::get_if<1>(&stream_)) {
+        error_code addr_ec;
+        asio::ip::make_address(url.host, addr_ec);
+        // SNI is only for host names (RFC 6066 §3); an address is verified against IP SANs.
+        if (addr_ec && !SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str()))
+            co_return error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
+        tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
+        auto [hs_ec] = co_await tls->async_handshake(asio::ssl::stream_base::client, use_nothrow);
+        if (hs_ec) co_return hs_ec;
+    }
+    co_return error_code{};
+}
+
+asio::awaitable<std::size_t> Connection::read_some(asio::mutable_buffer buffer, error_code& ec) {
+    auto [e, n] = co_await std::visit([&](auto& s) { return s.async_read_some(buffer, use_nothrow); }, stream_);
+    ec = e;
+    co_return n;
+}
+
+asio::awaitable<void> Connection::write(error_code& ec, asio::const_buffer a, asio::const_buffer b,
+                                        asio::const_buffer c) {
+    const std::array<asio::const_buffer, 3> buffers{a, b, c};
+    auto [e, n] = co_await std::visit([&](auto& s) { return asio::async_write(s, buffers, use_nothrow); }, stream_);
+    ec = e;
+}
+
+void Connection::expires_after(std::chrono::milliseconds timeout) { lowest().expires_after(timeout); }
+
+bool Connection::stale() const {
+    if (!buffer_.empty()) return true;  // unsolicited bytes after a complete response
+    auto& socket = const_cast<beast::tcp_stream&>(lowest()).socket();
+    if (!socket.is_open()) return true;
+    char probe;
+    const auto n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return true;                                     // FIN: the upstream closed it
+    if (n > 0) return true;                                      // data (or a TLS close_notify)
+    return !(errno == EAGAIN || errno == EWOULDBLOCK);           // error: reset
+}
+
+void Connection::close() noexcept {
+    error_code ec;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().socket().close(ec);
+}
+
+Pool::Pool(asio::any_io_executor executor, const UpstreamConfig& config, asio::ssl::context* tls, Options options)
+    : executor_(executor), config_(config), tls_(tls), options_(options), resolver_(executor) {}
+
+asio::awaitable<error_code> Pool::resolve() {
+    const auto now = std::chrono::steady_clock::now();
+    if (!endpoints_.empty() && now - resolved_at_ < options_.dns_ttl) co_return error_code{};
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer timer(executor_, config_.connect_timeout);
+    // getaddrinfo has no deadline of its own: race it against connect_timeout.
+    auto result = co_await (resolver_.async_resolve(config_.url.host, std::to_string(config_.url.port), use_nothrow) ||
+                            timer.async_wait(use_nothrow));
+    if (result.index() == 1) co_return asio::error::timed_out;
+    auto [ec, endpoints] = std::get<0>(std::move(result));
+    if (ec) co_return ec;
+    endpoints_ = std::move(endpoints);
+    resolved_at_ = now;
+    co_return error_code{};
+}
+
+asio::awaitable<Pool::Lease> Pool::connect_new() {
+    Lease lease;
+    const auto started = std::chrono::steady_clock::now();
+    if (auto ec = co_await resolve()) {
+        lease.error = ec;
+        co_return lease;
+    }
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    const auto left = std::max(config_.connect_timeout - spent, std::chrono::milliseconds(1));
+    auto connection = std::make_unique<Connection>(executor_, tls_);
+    connects_.fetch_add(1, std::memory_order_relaxed);
+    if (auto ec = co_await connection->connect(config_.url, endpoints_, left)) {
+        if (ec == beast::error::timeout) ec = asio::error::timed_out;
+        lease.error = ec;
+        endpoints_ = {};  // re-resolve next time: the address may have moved
+        co_return lease;
+    }
+    lease.connection = std::move(connection);
+    co_return lease;
+}
+
+asio::awaitable<Pool::Lease> Pool::acquire() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!idle_.empty()) {
+        auto connection = std::move(idle_.back());  // most recently used: least likely to be stale
+        idle_.pop_back();
+        if (now - connection->idle_since < options_.idle_ttl && !connection->stale()) {
+            Lease lease;
+            lease.connection = std::move(connection);
+            lease.reused = true;
+            co_return lease;
+        }
+        connection->close();
+    }
+    co_return co_await connect_new();
+}
+
+void Pool::release(std::unique_ptr<Connection> connection) {
+    if (!connection) return;
+    if (idle_.size() >= options_.max_idle) {
+        idle_.front()->close();
+        idle_.pop_front();
+    }
+    connection->idle_since = std::chrono::steady_clock::now();
+    connection->buffer().shrink(65536);
+    idle_.push_back(std::move(connection));
+}
+
+void Pool::close_idle() noexcept {
+    for (auto& c : idle_) c->close();
+    idle_.clear();
+}
+
+asio::awaitable<HeadError> read_response_head(Connection& connection, bool request_was_head,
+                                              http::ResponseHead& head, std::size_t& consumed,
+                                              std::size_t max_head_bytes) {
+    auto& buffer = connection.buffer();
+    bool got_any = !buffer.empty();
+    for (;;) {
+        if (!buffer.empty()) {
+            const auto result = http::parse_response_head(buffer.view(), max_head_bytes, request_was_head, head);
+            if (result.status == http::ParseStatus::error) co_return HeadError::invalid;
+            if (result.status == http::ParseStatus::complete) {
+                if (head.status >= 100 && head.status < 200) {
+                    if (head.status == 101) co_return HeadError::invalid;  // we never ask to upgrade
+                    buffer.consume(result.head_bytes);                     // interim (100, 103): skip
+                    continue;
+                }
+                consumed = result.head_bytes;
+                co_return HeadError::none;
+            }
+        }
+        error_code ec;
+        const auto n = co_await connection.read_some(buffer.prepare(8192), ec);
+        buffer.commit(n);
+        if (n > 0) {
+            got_any = true;
+            continue;
+        }
+        if (ec == beast::error::timeout) co_return HeadError::timeout;
+        if (!got_any && (ec == asio::error::eof || ec == asio::error::connection_reset ||
+                         net::tls_stream_truncated(ec)))
+            co_return HeadError::closed_before_head;
+        co_return HeadError::io;
+    }
+}
+
+}  // namespace giosg::upstream

@@ -1,0 +1,72 @@
+#pragma once
+// Request metrics, sharded per worker: each worker increments only its own shard with relaxed
+// atomics (no lock, no shared cache line); the admin listener sums the shards when scraped.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/reason.hpp"
+
+namespace giosg {
+
+/// Bounded label values for `method`: the catalogue's methods plus "other", so a client cannot
+/// grow the metric set by inventing methods.
+inline constexpr std::array<std::string_view, 8> kMethodLabels = {"GET", "POST", "PUT", "PATCH",
+                                                                  "DELETE", "OPTIONS", "HEAD", "other"};
+std::size_t method_label_index(std::string_view method) noexcept;
+
+class Histogram {
+public:
+    static constexpr std::array<double, 12> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                       0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
+    void observe(double seconds) noexcept;
+    struct Totals {
+        std::array<std::uint64_t, kBounds.size() + 1> buckets{};  // non-cumulative, last = +Inf
+        std::uint64_t count = 0;
+        double sum = 0;
+    };
+    void add_to(Totals& totals) const noexcept;
+
+private:
+    std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> buckets_{};
+    std::atomic<std::uint64_t> count_{0};
+    std::atomic<std::uint64_t> sum_micros_{0};
+};
+
+class MetricsShard {
+public:
+    explicit MetricsShard(std::size_t client_count);
+    /// `client_slot` is the client index, or client_count for unauthenticated requests.
+    void count_request(std::size_t client_slot, Reason code, std::string_view method) noexcept;
+    Histogram request_duration;
+    Histogram upstream_duration;
+
+    [[nodiscard]] std::uint64_t requests(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept;
+
+private:
+    std::size_t index(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept;
+    std::size_t client_slots_;
+    std::unique_ptr<std::atomic<std::uint64_t>[]> requests_;
+};
+
+/// All shards plus the gauges the admin listener reports.
+class Metrics {
+public:
+    Metrics(std::vector<std::string> client_names, std::size_t shards);
+    MetricsShard& shard(std::size_t i) noexcept { return *shards_[i]; }
+    std::atomic<std::uint64_t> policy_endpoints{0};
+    std::atomic<std::uint64_t> audit_lines_written{0};
+
+    /// Prometheus text exposition format (version 0.0.4).
+    [[nodiscard]] std::string render() const;
+
+private:
+    std::vector<std::string> client_names_;
+    std::vector<std::unique_ptr<MetricsShard>> shards_;
+};
+
+}  // namespace giosg

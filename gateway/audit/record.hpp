@@ -1,0 +1,43 @@
+#pragma once
+// The audit record of CONTRACT §4: one JSON line per request. Serialised by hand into a reused
+// buffer (no JSON library on the request path). It never holds a key, token, Authorization value
+// or query string: there is no field for them.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/reason.hpp"
+
+namespace giosg {
+
+struct AuditRecord {
+    std::chrono::system_clock::time_point ts;
+    std::string_view request_id;
+    std::optional<std::string_view> client;      // null when unauthenticated
+    std::string_view remote;                     // "ip:port" / "[v6]:port"
+    std::string_view method;
+    std::string_view path;                       // no query string
+    std::optional<std::string_view> pattern;     // null when none matched
+    bool allowed = false;                        // decision: allow / deny
+    Reason code = Reason::ok;
+    int status = 0;
+    std::optional<int> upstream_status;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+    double duration_ms = 0;
+    std::optional<double> upstream_ms;
+};
+
+/// Appends the record as one JSON object followed by '\n'.
+void append_audit_json(const AuditRecord& record, std::string& out);
+
+/// Appends `text` JSON-escaped (without quotes). Bytes >= 0x80 that are not valid UTF-8 are
+/// written as \u00XX so that every line stays valid JSON whatever a client sent.
+void append_json_escaped(std::string_view text, std::string& out);
+
+/// RFC 3339 UTC with milliseconds: "2026-11-27T23:59:59.123Z".
+void append_rfc3339_ms(std::chrono::system_clock::time_point tp, std::string& out);
+
+}  // namespace giosg

@@ -1,0 +1,34 @@
+#pragma once
+// Everything a worker needs to decide about and forward a request, built once and then
+// immutable. A policy refresh builds a new Snapshot and hands it to each worker; requests in
+// flight keep the one they started with.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/authenticator.hpp"
+#include "common/secret.hpp"
+#include "config/config.hpp"
+#include "policy/catalogue.hpp"
+
+namespace giosg {
+
+struct Snapshot {
+    std::shared_ptr<const Config> config;
+    std::shared_ptr<const ClientTable> clients;
+    std::shared_ptr<const PolicyTable> policy;
+    /// Per client index: the complete "Authorization: Token <server token>\r\n" line sent upstream.
+    std::vector<Secret> upstream_authorization;
+    std::string policy_origin;   // where the policy came from, for logs ("upstream", "file ...")
+};
+
+/// Builds a snapshot; every client's credential must be present in `credentials`
+/// (load_credentials has checked that).
+std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config, const CredentialSet& credentials,
+                                              std::shared_ptr<const PolicyTable> policy, std::string policy_origin);
+
+/// The same snapshot with another policy table (a refresh).
+std::shared_ptr<const Snapshot> with_policy(const Snapshot& base, std::shared_ptr<const PolicyTable> policy,
+                                            std::string policy_origin);
+
+}  // namespace giosg

@@ -1,0 +1,55 @@
+#pragma once
+// One worker: a thread with its own io_context, SO_REUSEPORT acceptor, upstream pool, audit ring
+// and metrics shard. Nothing in here is shared with another worker except the immutable
+// snapshot and the audit writer's ring (single-producer).
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <unordered_set>
+
+#include "admin/metrics.hpp"
+#include "audit/writer.hpp"
+#include "server/snapshot.hpp"
+#include "upstream/connection.hpp"
+
+namespace giosg::server {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+/// 128-bit request ids as 32 hex digits from a per-worker generator (xoshiro256**, seeded from
+/// std::random_device): unique, unguessable enough for correlation, and no syscall per request.
+class RequestIdGenerator {
+public:
+    RequestIdGenerator();
+    /// Writes 32 hex digits to `out` (which must have room for 32 chars).
+    void next(char* out) noexcept;
+
+private:
+    std::uint64_t next64() noexcept;
+    std::uint64_t s_[4];
+};
+
+class Session;
+
+struct Worker {
+    Worker(std::size_t index, std::shared_ptr<const Snapshot> snapshot, asio::ssl::context* tls,
+           AuditWriter& audit, MetricsShard& metrics);
+
+    std::size_t index;
+    asio::io_context ioc{1};
+    tcp::acceptor acceptor{ioc};
+    std::shared_ptr<const Snapshot> snapshot;   // replaced only on this worker's thread
+    upstream::Pool pool;
+    AuditWriter& audit;
+    AuditRing& audit_ring;
+    MetricsShard& metrics;
+    RequestIdGenerator request_ids;
+    bool draining = false;
+    std::unordered_set<Session*> sessions;      // for draining: idle ones are closed at once
+};
+
+}  // namespace giosg::server

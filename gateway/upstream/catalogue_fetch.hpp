@@ -1,0 +1,56 @@
+#pragma once
+// Loading the policy catalogue: live from the upstream (`GET /api/v5/endpoints`, following
+// `next` until null) or from the snapshot file, with the fallback rule of CONTRACT §2.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/path_error.hpp"
+#include "common/secret.hpp"
+#include "config/config.hpp"
+#include "policy/catalogue.hpp"
+
+namespace giosg {
+
+struct CatalogueFetch {
+    std::vector<CatalogueEntry> entries;
+    std::size_t pages = 0;
+    std::string error;  // empty on success; never contains the token
+    [[nodiscard]] bool ok() const noexcept { return error.empty(); }
+};
+
+/// Fetches every page with `Authorization: Token <token>`. A `next` link to another scheme, host
+/// or port than the upstream is refused (the token is never sent elsewhere); so are loops, more
+/// than 1000 pages, a page over 32 MiB, a non-200 answer and an unparsable page.
+boost::asio::awaitable<CatalogueFetch> fetch_catalogue(boost::asio::any_io_executor executor,
+                                                       const UpstreamConfig& upstream,
+                                                       boost::asio::ssl::context* tls, const Secret& token);
+
+/// The same on a private io_context (CLI commands and start-up).
+CatalogueFetch fetch_catalogue_blocking(const UpstreamConfig& upstream, const Secret& token);
+
+struct CatalogueFile {
+    std::vector<CatalogueEntry> entries;
+    std::vector<PathError> errors;  // the file name is in each message
+};
+CatalogueFile read_catalogue_file(const std::filesystem::path& file);
+
+struct PolicyLoad {
+    std::shared_ptr<const PolicyTable> table;   // null when nothing usable was found
+    std::vector<CatalogueEntry> entries;
+    std::string origin;                         // "upstream https://…" or "file /path"
+    std::vector<std::string> warnings;          // e.g. live fetch failed, snapshot used
+    std::vector<PathError> errors;              // why there is no table
+};
+
+/// policy.source "upstream": the live catalogue, else policy.file with a warning;
+/// "file": policy.file only. `credentials` may lack the policy credential (then the live fetch
+/// counts as failed).
+PolicyLoad load_policy(const Config& config, const CredentialSet& credentials);
+
+}  // namespace giosg
