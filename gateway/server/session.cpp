@@ -387,7 +387,10 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
     http::ResponseHead response;
     std::size_t response_head_bytes = 0;
     for (int attempt = 0;; ++attempt) {
-        auto lease = attempt == 0 ? co_await worker_.pool.acquire() : co_await worker_.pool.connect_new();
+        // (Two statements: GCC 12 miscompiles co_await inside a conditional expression.)
+        upstream::Pool::Lease lease;
+        if (attempt == 0) lease = co_await worker_.pool.acquire();
+        else lease = co_await worker_.pool.connect_new();
         if (!lease.connection) {
             const auto reason = lease.error == asio::error::timed_out ? Reason::upstream_timeout : Reason::upstream_unavailable;
             spdlog::warn("upstream connect failed: {} (request {})", lease.error.message(), ex.id());

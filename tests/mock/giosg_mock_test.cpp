@@ -29,12 +29,7 @@ using namespace std::chrono_literals;
 constexpr const char* kToken = "mock-test-token";
 constexpr std::size_t kPageSize = 10;
 
-std::filesystem::path catalogue_path() {
-  for (const char* candidate : {GIOSG_MOCK_CATALOGUE, GIOSG_MOCK_FALLBACK_CATALOGUE}) {
-    if (std::filesystem::exists(candidate)) return candidate;
-  }
-  return {};
-}
+std::filesystem::path catalogue_path() { return GIOSG_MOCK_CATALOGUE; }
 
 json::array catalogue_results(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);

@@ -1,0 +1,328 @@
+#include "harness.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "admin/metrics.hpp"
+#include "audit/writer.hpp"
+#include "auth/key_hash.hpp"
+#include "config/config.hpp"
+#include "server/server.hpp"
+#include "server/snapshot.hpp"
+#include "upstream/catalogue_fetch.hpp"
+
+namespace giosg::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> log_sink() {
+    static auto sink = [] {
+        auto s = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100000);
+        auto logger = std::make_shared<spdlog::logger>("test", s);
+        logger->set_level(spdlog::level::debug);
+        spdlog::set_default_logger(logger);
+        return s;
+    }();
+    return sink;
+}
+
+std::string json_string(std::string_view s) { return boost::json::serialize(boost::json::value(s)); }
+
+std::string key_hash(const char* key) { return format_key_digest(sha256(key)); }
+
+void write_file(const fs::path& path, std::string_view text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
+}
+
+bool iequal(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+
+}  // namespace
+
+fs::path make_temp_dir(const std::string& prefix) {
+    std::random_device rd;
+    for (int i = 0; i < 100; ++i) {
+        auto p = fs::temp_directory_path() / (prefix + "-" + std::to_string(rd()));
+        if (fs::create_directory(p)) return p;
+    }
+    throw std::runtime_error("cannot create a temporary folder");
+}
+
+void make_test_certificates(const fs::path& dir) {
+    write_file(dir / "ext.cnf", "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
+    const std::string d = dir.string();
+    const std::string cmd =
+        "cd '" + d + "' && "
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem "
+        "-days 2 -subj '/CN=giosg-gateway test CA' >/dev/null 2>&1 && "
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr "
+        "-subj '/CN=localhost' >/dev/null 2>&1 && "
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 "
+        "-extfile ext.cnf >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl failed to make test certificates");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Harness::Harness(HarnessOptions options) : options_(std::move(options)) {
+    log_sink();
+    dir_ = make_temp_dir("giosg-gw-test");
+    config_file_ = dir_ / "gateway.json";
+    audit_file_ = dir_ / "audit.jsonl";
+    const std::string catalogue = std::string(GIOSG_SOURCE_DIR) + "/policies/giosg-v5-endpoints.json";
+
+    std::string ca_member;
+    if (options_.start_mock) {
+        mock::MockOptions mo;
+        mo.catalogue_file = catalogue;
+        mo.page_size = options_.page_size;
+        mo.expected_token = kUpstreamToken;
+        if (options_.tls) {
+            make_test_certificates(dir_);
+            mo.host = "127.0.0.1";
+            mo.tls_cert_file = dir_ / "server.pem";
+            mo.tls_key_file = dir_ / "server.key";
+            ca_member = R"("ca_file": "ca.pem",)";
+        }
+        mock_ = std::make_unique<mock::GiosgMock>(mo);
+        mock_->start();
+        if (!options_.mock_default_fault.empty()) mock_->set_default_fault(options_.mock_default_fault);
+        mock_->set_endpoints_failure(options_.mock_endpoints_failure);
+    }
+    std::string upstream_url = options_.upstream_url.value_or(
+        mock_ ? (options_.tls ? "https://localhost:" + std::to_string(mock_->port()) : mock_->origin()) : "");
+
+    write_file(dir_ / "upstream.token", std::string(kUpstreamToken) + "\n");
+    const std::string policy_file = options_.policy_file_path.empty() ? catalogue : options_.policy_file_path;
+    std::ostringstream cfg;
+    cfg << "// written by the integration-test harness\n{\n"
+        << "  \"listen\": \"127.0.0.1:0\",\n"
+        << "  \"workers\": " << options_.workers << ",\n"
+        << "  \"upstream\": {" << ca_member << " \"url\": " << json_string(upstream_url)
+        << (options_.upstream_json.empty() ? "" : ", " + options_.upstream_json) << "},\n"
+        << "  \"credentials\": {\"giosg\": {\"token_file\": \"upstream.token\"}},\n"
+        << "  \"clients\": {\n"
+        << "    \"full\": {\"key_sha256\": \"" << key_hash(kKeyFull)
+        << "\", \"credential\": \"giosg\", \"scopes\": [\"settings\", \"users\", \"reports\"], \"organizations\": [\"*\"]},\n"
+        << "    \"reports\": {\"key_sha256\": \"" << key_hash(kKeyReports)
+        << "\", \"credential\": \"giosg\", \"scopes\": [\"reports\"], \"organizations\": [\"" << kOrg << "\"]},\n"
+        << "    \"noscope\": {\"key_sha256\": \"" << key_hash(kKeyNoScope)
+        << "\", \"credential\": \"giosg\", \"scopes\": [], \"organizations\": [\"" << kOrg << "\"]},\n"
+        << "  },\n"
+        << "  \"policy\": {\"source\": \"" << options_.policy_source << "\", "
+        << (options_.policy_file ? "\"file\": " + json_string(policy_file) + ", " : "")
+        << "\"credential\": \"giosg\", \"refresh_s\": 0},\n"
+        << "  \"audit\": {\"path\": \"audit.jsonl\"},\n"
+        << "  \"limits\": {" << options_.limits_json << "},\n"
+        << "}\n";
+    write_file(config_file_, cfg.str());
+
+    auto loaded = load_config(config_file_);
+    if (!loaded.config) {
+        std::string all;
+        for (const auto& e : loaded.errors) all += e.to_string() + "\n";
+        throw std::runtime_error("harness config invalid:\n" + all + cfg.str());
+    }
+    auto config = std::make_shared<const Config>(std::move(*loaded.config));
+    auto creds = load_credentials(*config);
+    if (!creds.errors.empty()) throw std::runtime_error("harness credentials: " + creds.errors.front().to_string());
+    policy_ = std::make_unique<PolicyLoad>(load_policy(*config, creds.credentials));
+    if (!policy_->table) throw std::runtime_error("harness policy: " + policy_->errors.front().to_string());
+    auto snapshot = make_snapshot(config, creds.credentials, policy_->table, policy_->origin);
+    metrics_ = std::make_unique<Metrics>(std::vector<std::string>{"full", "reports", "noscope"}, options_.workers);
+    audit_ = std::make_unique<AuditWriter>(AuditWriter::Options{.path = config->audit.path});
+    server_ = std::make_unique<server::Server>(snapshot, *audit_, *metrics_, options_.workers);
+    audit_->start();
+    server_->start();
+}
+
+Harness::~Harness() {
+    stop();
+    if (mock_) mock_->stop();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+}
+
+void Harness::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    server_->stop(std::chrono::seconds(5));
+    audit_->stop();
+}
+
+std::uint16_t Harness::port() const { return server_->port(); }
+
+std::string Harness::audit_text() const {
+    std::ifstream in(audit_file_, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::vector<boost::json::object> Harness::audit_records(std::size_t count, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        std::vector<boost::json::object> records;
+        std::istringstream lines(audit_text());
+        for (std::string line; std::getline(lines, line);)
+            if (!line.empty()) records.push_back(boost::json::parse(line).as_object());
+        if (records.size() >= count || std::chrono::steady_clock::now() >= deadline) return records;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+std::string Harness::log_text() {
+    std::string all;
+    for (const auto& line : log_sink()->last_formatted()) all += line;
+    return all;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::optional<std::string> Response::header(std::string_view name) const {
+    for (const auto& [n, v] : headers)
+        if (iequal(n, name)) return v;
+    return std::nullopt;
+}
+
+std::size_t Response::header_count(std::string_view name) const {
+    std::size_t n = 0;
+    for (const auto& h : headers) n += iequal(h.first, name) ? 1 : 0;
+    return n;
+}
+
+boost::json::value Response::json() const { return boost::json::parse(body); }
+
+struct RawConnection::Impl {
+    asio::io_context ioc;
+    tcp::socket socket{ioc};
+    beast::flat_buffer buffer;
+
+    // Runs the io_context until `done` or the timeout; cancels what is left.
+    void run_for(std::chrono::milliseconds timeout, const bool& done) {
+        ioc.restart();
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (!done && std::chrono::steady_clock::now() < deadline) {
+            ioc.run_for(std::chrono::milliseconds(5));
+            if (ioc.stopped()) ioc.restart();
+        }
+        if (!done) {
+            boost::system::error_code ec;
+            socket.cancel(ec);
+            ioc.restart();
+            ioc.run_for(std::chrono::milliseconds(100));  // let the cancelled handler run
+        }
+    }
+};
+
+RawConnection::RawConnection(std::uint16_t port) : impl_(std::make_unique<Impl>()) {
+    impl_->socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    impl_->socket.set_option(tcp::no_delay(true));
+}
+
+RawConnection::~RawConnection() = default;
+
+void RawConnection::send(std::string_view bytes) { asio::write(impl_->socket, asio::buffer(bytes)); }
+
+std::optional<Response> RawConnection::read_response(std::chrono::milliseconds timeout, bool head_request) {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.header_limit(1 << 20);
+    parser.body_limit(256u << 20);
+    parser.skip(head_request);
+    bool done = false;
+    boost::system::error_code result;
+    bhttp::async_read(impl_->socket, impl_->buffer, parser, [&](boost::system::error_code ec, std::size_t) {
+        result = ec;
+        done = true;
+    });
+    impl_->run_for(timeout, done);
+    if (!done || result) return std::nullopt;
+    Response r;
+    const auto& msg = parser.get();
+    r.status = static_cast<int>(msg.result_int());
+    for (const auto& f : msg) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    r.body = msg.body();
+    return r;
+}
+
+std::string RawConnection::read_until_close(std::chrono::milliseconds timeout) {
+    std::string out(static_cast<const char*>(impl_->buffer.data().data()), impl_->buffer.size());
+    impl_->buffer.consume(impl_->buffer.size());
+    bool done = false;
+    std::array<char, 65536> chunk{};
+    std::function<void(boost::system::error_code, std::size_t)> on_read = [&](boost::system::error_code ec, std::size_t n) {
+        out.append(chunk.data(), n);
+        if (ec) {
+            done = true;
+            return;
+        }
+        impl_->socket.async_read_some(asio::buffer(chunk), on_read);
+    };
+    impl_->socket.async_read_some(asio::buffer(chunk), on_read);
+    impl_->run_for(timeout, done);
+    return out;
+}
+
+bool RawConnection::closed_by_peer(std::chrono::milliseconds timeout) {
+    bool done = false;
+    bool closed = false;
+    std::array<char, 65536> chunk{};
+    impl_->buffer.consume(impl_->buffer.size());
+    std::function<void(boost::system::error_code, std::size_t)> on_read = [&](boost::system::error_code ec, std::size_t) {
+        if (ec) {
+            closed = ec == asio::error::eof || ec == asio::error::connection_reset;
+            done = true;
+            return;
+        }
+        impl_->socket.async_read_some(asio::buffer(chunk), on_read);
+    };
+    impl_->socket.async_read_some(asio::buffer(chunk), on_read);
+    impl_->run_for(timeout, done);
+    return closed;
+}
+
+Response request(std::uint16_t port, std::string_view method, std::string_view target,
+                 const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body) {
+    RawConnection c(port);
+    std::string req;
+    req.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: gateway.test\r\nConnection: close\r\n");
+    for (const auto& [n, v] : headers) req.append(n).append(": ").append(v).append("\r\n");
+    if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
+        req.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+    req.append("\r\n").append(body);
+    c.send(req);
+    auto r = c.read_response(std::chrono::seconds(10), method == "HEAD");
+    if (!r) throw std::runtime_error("no response to " + std::string(method) + " " + std::string(target));
+    return *r;
+}
+
+std::pair<std::string, std::string> auth(std::string_view key) {
+    return {"Authorization", "Token " + std::string(key)};
+}
+
+}  // namespace giosg::testing
