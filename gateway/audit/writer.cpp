@@ -76,7 +76,8 @@ void AuditWriter::stop() {
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
     std::string batch;
-    if (drain_all(batch) > 0) write_all(batch);  // lines queued after the thread's last pass
+    // Lines queued after the thread's last pass (or when it never ran).
+    if (const auto n = drain_all(batch); n > 0 && write_all(batch)) lines_written_.fetch_add(n, std::memory_order_relaxed);
 }
 
 std::size_t AuditWriter::drain_all(std::string& batch) {

@@ -417,6 +417,17 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
         spdlog::warn("upstream exchange failed ({}) for request {}", reason_code(reason), ex.id());
         co_return co_await send_error(ex, reason, {}, !ex.client_keep_alive);
     }
+    if (response.body == http::BodyKind::until_close) {
+        bool has_transfer_coding = false;
+        for (const auto& field : response.fields) has_transfer_coding |= http::iequals(field.name, "Transfer-Encoding");
+        if (has_transfer_coding) {
+            // A coding other than chunked (gzip, ...) would reach the client still encoded once the
+            // hop-by-hop Transfer-Encoding is dropped: treat it as an invalid answer.
+            connection->close();
+            spdlog::warn("upstream used a transfer coding other than chunked for request {}", ex.id());
+            co_return co_await send_error(ex, Reason::upstream_unavailable, {}, !ex.client_keep_alive);
+        }
+    }
     ex.upstream_ms = ms_between(upstream_started, Clock::now());
     worker_.metrics.upstream_duration.observe(*ex.upstream_ms / 1000.0);
     ex.upstream_status = response.status;

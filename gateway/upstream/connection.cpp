@@ -62,7 +62,9 @@ asio::awaitable<error_code> Connection::connect(const UpstreamUrl& url, const tc
         error_code addr_ec;
         asio::ip::make_address(url.host, addr_ec);
         // SNI is only for host names (RFC 6066 §3); an address is verified against IP SANs.
-        if (addr_ec && !SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str()))
+        // SSL_set_tlsext_host_name is a macro with a C cast; this is the call it expands to.
+        if (addr_ec && SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                                const_cast<char*>(url.host.c_str())) != 1)
             co_return error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
         tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
         auto [hs_ec] = co_await tls->async_handshake(asio::ssl::stream_base::client, use_nothrow);

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# giosg-gateway developer entry point. On a fresh Debian 12 machine (as root, or with sudo):
+#   ./deploy/dev.sh run    install what is missing, build, start giosg-mock + the gateway (Ctrl-C stops both)
+#   ./deploy/dev.sh test   install what is missing, build, run every test with ctest
+#   ./deploy/dev.sh build  install what is missing and build only
+# With GIOSG_API_TOKEN set, `run` fronts https://service.giosg.com instead of the mock.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="$ROOT/build/dev"
+JOBS="$(nproc 2>/dev/null || echo 2)"
+
+# Boost 1.81 is not Debian 12's default libboost-dev (1.74): name it explicitly.
+PACKAGES=(
+  cmake make g++ pkg-config
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libspdlog-dev libssl-dev openssl
+  libgtest-dev libgmock-dev libbenchmark-dev
+  curl python3
+)
+
+log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }
+
+install_missing() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  install_missing
+  if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+    (cd "$ROOT" && cmake --preset dev >/dev/null)
+  fi
+  log "building ($JOBS jobs)"
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+run_tests() {
+  build
+  log "running the test suite"
+  cd "$BUILD_DIR"
+  ctest --output-on-failure -j "$JOBS" --timeout 300
+}
+
+wait_for_port() {  # host port seconds
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+run_demo() {
+  build
+  local gateway="$BUILD_DIR/gateway/giosg-gateway"
+  local mock="$BUILD_DIR/tests/mock/giosg-mock"
+  local pids=()
+  mkdir -p "$ROOT/build/demo"
+  stop_all() {
+    trap - INT TERM EXIT
+    log "stopping"
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    exit 0
+  }
+  trap stop_all INT TERM EXIT
+
+  local config
+  if [ -n "${GIOSG_API_TOKEN:-}" ]; then
+    config="$ROOT/deploy/demo/gateway-live.jsonc"
+    log "GIOSG_API_TOKEN is set: fronting https://service.giosg.com"
+  else
+    config="$ROOT/deploy/demo/gateway.jsonc"
+    export GIOSG_DEMO_TOKEN="demo-upstream-token"
+    "$mock" --catalogue "$ROOT/policies/giosg-v5-endpoints.json" --listen 127.0.0.1:8081 \
+      --token-env GIOSG_DEMO_TOKEN --page-size 40 &
+    pids+=($!)
+    wait_for_port 127.0.0.1 8081 10 || { log "giosg-mock did not start (is port 8081 free?)"; exit 1; }
+  fi
+  "$gateway" check --config "$config"
+  "$gateway" serve --config "$config" &
+  pids+=($!)
+  wait_for_port 127.0.0.1 8080 15 || { log "the gateway did not start (is port 8080 free?)"; exit 1; }
+
+  cat >&2 <<MSG
+
+  giosg-gateway is listening on http://127.0.0.1:8080 (admin: http://127.0.0.1:9901/metrics)
+  Audit trail: build/demo/audit.jsonl      Stop: Ctrl-C
+
+  Allowed (200):
+    curl -i -H 'Authorization: Token demo-reports-key' http://127.0.0.1:8080/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/owned_chats
+  Method not in the catalogue (405 + Allow):
+    curl -i -X PATCH -H 'Authorization: Token demo-reports-key' http://127.0.0.1:8080/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/owned_chats
+  Unknown key (401):
+    curl -i -H 'Authorization: Token not-a-key' http://127.0.0.1:8080/api/v5/users/me
+
+MSG
+  # Stay in the foreground until Ctrl-C or until one of the processes exits.
+  wait -n "${pids[@]}" || true
+  stop_all
+}
+
+case "${1:-}" in
+  run) run_demo ;;
+  test) run_tests ;;
+  build) build ;;
+  *) echo "usage: $0 run|test|build" >&2; exit 2 ;;
+esac
