@@ -1,5 +1,7 @@
 #include "server/session.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
@@ -74,23 +76,47 @@ std::string format_remote(const tcp::socket& socket) {
 
 // ---------------------------------------------------------------------------------------------
 
+ClientStream::ClientStream(tcp::socket socket)
+    : socket_(std::move(socket)), deadline_(socket_.get_executor(), asio::steady_timer::time_point::max()) {}
+
+void ClientStream::expires_after(std::chrono::milliseconds timeout) {
+    timed_out_ = false;
+    deadline_.expires_after(timeout);  // wakes the watchdog, which then waits for the new expiry
+}
+
+asio::awaitable<void> ClientStream::watchdog() {
+    // Ended by cancellation when the session finishes (the || in run_session).
+    co_await asio::this_coro::throw_if_cancelled(false);
+    for (;;) {
+        co_await deadline_.async_wait(use_nothrow);  // fires on expiry, or is cancelled by a re-arm
+        if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) co_return;
+        if (deadline_.expiry() <= asio::steady_timer::clock_type::now()) {
+            timed_out_ = true;
+            error_code ignored;
+            socket_.cancel(ignored);
+            deadline_.expires_at(asio::steady_timer::time_point::max());
+        }
+    }
+}
+
 asio::awaitable<std::size_t> ClientStream::read_some(asio::mutable_buffer buffer, error_code& ec) {
-    auto [e, n] = co_await stream_.async_read_some(buffer, use_nothrow);
-    ec = e;
+    auto [e, n] = co_await socket_.async_read_some(buffer, use_nothrow);
+    ec = (e == asio::error::operation_aborted && timed_out_) ? error_code(beast::error::timeout) : e;
     co_return n;
 }
 
 asio::awaitable<void> ClientStream::write(error_code& ec, asio::const_buffer a, asio::const_buffer b,
                                           asio::const_buffer c) {
     const std::array<asio::const_buffer, 3> buffers{a, b, c};
-    auto [e, n] = co_await asio::async_write(stream_, buffers, use_nothrow);
-    ec = e;
+    auto [e, n] = co_await asio::async_write(socket_, buffers, use_nothrow);
+    ec = (e == asio::error::operation_aborted && timed_out_) ? error_code(beast::error::timeout) : e;
 }
 
 void ClientStream::close() noexcept {
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    deadline_.cancel();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,9 +180,9 @@ struct Session::Exchange {
 // ---------------------------------------------------------------------------------------------
 
 Session::Session(Worker& worker, tcp::socket socket)
-    : worker_(worker), client_(std::move(socket)), remote_(format_remote(client_.stream().socket())) {
+    : worker_(worker), client_(std::move(socket)), remote_(format_remote(client_.socket())) {
     error_code ec;
-    client_.stream().socket().set_option(tcp::no_delay(true), ec);
+    client_.socket().set_option(tcp::no_delay(true), ec);
     worker_.sessions.insert(this);
 }
 
@@ -170,8 +196,10 @@ void Session::close_if_idle() noexcept {
 }
 
 asio::awaitable<void> run_session(Worker& worker, tcp::socket socket) {
+    using namespace asio::experimental::awaitable_operators;
     Session session(worker, std::move(socket));
-    co_await session.run();
+    // The watchdog lives exactly as long as the request loop: || cancels it when run() ends.
+    co_await (session.run() || session.watchdog());
 }
 
 asio::awaitable<void> Session::run() {
@@ -291,7 +319,6 @@ asio::awaitable<bool> Session::handle(Exchange& ex) {
 
     // Step 7: forward. Everything taken from the head is copied before the body read moves bytes.
     build_upstream_head(ex, head, target.target);
-    ex.forwarded = true;
     ex.body_kind = head.body;
     ex.content_length = head.content_length;
     ex.sent_content_length = head.count("Content-Length") > 0;
@@ -382,6 +409,7 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
         out_.assign("\r\n");
     }
 
+    ex.forwarded = true;
     const auto upstream_started = Clock::now();
     std::unique_ptr<upstream::Connection> connection;
     http::ResponseHead response;

@@ -3,7 +3,8 @@
 // runs each through CONTRACT §3, forwards the allowed ones and writes one audit record per
 // request. Owned by its coroutine; registered with its worker for draining.
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/error.hpp>
 
 #include <chrono>
 #include <optional>
@@ -18,20 +19,30 @@ namespace giosg::server {
 
 namespace beast = boost::beast;
 
-/// The client side stream with the read_some/write shape BodyReader expects.
+/// The client side of a connection with the read_some/write shape BodyReader expects.
+///
+/// Deadlines are enforced by a watchdog (see watchdog()) that *cancels* the pending operation
+/// instead of closing the socket, as beast::tcp_stream would: after a slow request head the
+/// gateway must still be able to answer 408 on the same connection.
 class ClientStream {
 public:
-    explicit ClientStream(tcp::socket socket) : stream_(std::move(socket)) {}
+    explicit ClientStream(tcp::socket socket);
+    /// A read that the deadline cut short fails with beast::error::timeout.
     asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, net::error_code& ec);
     /// Writes a, b and c in one gather write (empty ones are skipped).
     asio::awaitable<void> write(net::error_code& ec, asio::const_buffer a, asio::const_buffer b = {},
                                 asio::const_buffer c = {});
-    void expires_after(std::chrono::milliseconds timeout) { stream_.expires_after(timeout); }
+    /// Deadline for the operations started from now on (until the next call).
+    void expires_after(std::chrono::milliseconds timeout);
+    /// Runs alongside the session; cancels the pending I/O when the deadline passes.
+    asio::awaitable<void> watchdog();
     void close() noexcept;
-    beast::tcp_stream& stream() noexcept { return stream_; }
+    tcp::socket& socket() noexcept { return socket_; }
 
 private:
-    beast::tcp_stream stream_;
+    tcp::socket socket_;
+    asio::steady_timer deadline_;
+    bool timed_out_ = false;
 };
 
 class Session {
@@ -42,6 +53,7 @@ public:
     Session& operator=(const Session&) = delete;
 
     asio::awaitable<void> run();
+    asio::awaitable<void> watchdog() { return client_.watchdog(); }
     /// Closes the connection if it is waiting for a next request (draining).
     void close_if_idle() noexcept;
 
