@@ -154,6 +154,7 @@ Harness::Harness(HarnessOptions options) : options_(std::move(options)) {
     policy_ = std::make_unique<PolicyLoad>(load_policy(*config, creds.credentials));
     if (!policy_->table) throw std::runtime_error("harness policy: " + policy_->errors.front().to_string());
     auto snapshot = make_snapshot(config, creds.credentials, policy_->table, policy_->origin);
+    snapshot_ = snapshot;
     metrics_ = std::make_unique<Metrics>(std::vector<std::string>{"full", "reports", "noscope"}, options_.workers);
     audit_ = std::make_unique<AuditWriter>(AuditWriter::Options{.path = config->audit.path});
     server_ = std::make_unique<server::Server>(snapshot, *audit_, *metrics_, options_.workers);

@@ -24,6 +24,7 @@ namespace giosg {
 class AuditWriter;
 class Metrics;
 struct PolicyLoad;
+struct Snapshot;
 }  // namespace giosg
 
 namespace giosg::testing {
@@ -62,6 +63,8 @@ public:
     mock::GiosgMock& mock() { return *mock_; }
     server::Server& server() { return *server_; }
     [[nodiscard]] const PolicyLoad& policy() const { return *policy_; }
+    /// The snapshot the server started with (to derive refreshed ones in tests).
+    [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const { return snapshot_; }
     [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
     [[nodiscard]] const std::filesystem::path& config_file() const { return config_file_; }
 
@@ -82,6 +85,7 @@ private:
     std::filesystem::path audit_file_;
     std::unique_ptr<mock::GiosgMock> mock_;
     std::unique_ptr<PolicyLoad> policy_;
+    std::shared_ptr<const Snapshot> snapshot_;
     std::unique_ptr<Metrics> metrics_;
     std::unique_ptr<AuditWriter> audit_;
     std::unique_ptr<server::Server> server_;
