@@ -3,6 +3,7 @@
 #   ./deploy/dev.sh run    install what is missing, build, start giosg-mock + the gateway (Ctrl-C stops both)
 #   ./deploy/dev.sh test   install what is missing, build, run every test with ctest
 #   ./deploy/dev.sh build  install what is missing and build only
+#   ./deploy/dev.sh sanitize  the whole suite under ASan+UBSan, the multi-threaded tests under TSan
 # With GIOSG_API_TOKEN set, `run` fronts https://service.giosg.com instead of the mock.
 set -euo pipefail
 
@@ -49,6 +50,28 @@ run_tests() {
   log "running the test suite"
   cd "$BUILD_DIR"
   ctest --output-on-failure -j "$JOBS" --timeout 300
+}
+
+# Configures (once) and builds one preset's tree; extra arguments are build targets.
+build_preset() {
+  local preset="$1"; shift
+  install_missing
+  [ -f "$ROOT/build/$preset/CMakeCache.txt" ] || (cd "$ROOT" && cmake --preset "$preset" >/dev/null)
+  log "building preset $preset ($JOBS jobs)"
+  local targets=()
+  for t in "$@"; do targets+=(--target "$t"); done
+  cmake --build "$ROOT/build/$preset" -j "$JOBS" "${targets[@]}"
+}
+
+run_sanitizers() {
+  build_preset asan
+  log "running the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+  (cd "$ROOT" && ctest --preset asan -j "$JOBS" --timeout 600)
+  # ThreadSanitizer: the tests where several threads share state (workers, audit rings, stop).
+  build_preset tsan integration_tests core_tests giosg-gateway giosg-mock
+  log "running the multi-threaded tests under ThreadSanitizer"
+  (cd "$ROOT" && ctest --preset tsan -j "$JOBS" --timeout 600 \
+     -R 'MultiWorker|UpstreamWorkers|Lifecycle|AuditWriter|AuditRing|ProxyKeepAlive')
 }
 
 wait_for_port() {  # host port seconds
@@ -114,5 +137,6 @@ case "${1:-}" in
   run) run_demo ;;
   test) run_tests ;;
   build) build ;;
-  *) echo "usage: $0 run|test|build" >&2; exit 2 ;;
+  sanitize) run_sanitizers ;;
+  *) echo "usage: $0 run|test|build|sanitize" >&2; exit 2 ;;
 esac

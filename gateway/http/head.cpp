@@ -1,5 +1,6 @@
 #include "http/head.hpp"
 
+#include <optional>
 #include <span>
 
 #include "http/chars.hpp"
@@ -50,6 +51,21 @@ bool has_bare_cr(std::string_view partial_line) noexcept {
     return cr != std::string_view::npos && cr + 1 < partial_line.size();
 }
 
+/// Takes the next line of a field block or status line: nullopt when `line` was taken, else what
+/// the parser returns now (400 for a bare LF or an unfinishable bare CR, or "read more"/431).
+std::optional<ParseResult> take_line(std::string_view buffer, std::size_t max_head_bytes, std::size_t& pos,
+                                     std::string_view& line) noexcept {
+    const std::string_view window = buffer.substr(0, max_head_bytes);
+    switch (next_line(window, pos, line)) {
+        case LineStatus::bare_lf: return bad("bare LF in header");
+        case LineStatus::incomplete:
+            if (has_bare_cr(window.substr(pos))) return bad("bare CR in header");
+            return incomplete(buffer, max_head_bytes);
+        case LineStatus::line: break;
+    }
+    return std::nullopt;
+}
+
 std::string_view field_byte_error(char c) noexcept {
     if (c == '\r') return "bare CR in header";
     if (c == '\0') return "NUL in header";
@@ -80,16 +96,9 @@ std::string_view parse_field_line(std::string_view line, Field& field) noexcept 
 /// Parses field lines from `pos` up to and including the empty line that ends the head.
 ParseResult parse_fields(std::string_view buffer, std::size_t max_head_bytes, std::size_t pos,
                          std::vector<Field>& fields) {
-    const std::string_view window = buffer.substr(0, max_head_bytes);
     for (;;) {
         std::string_view line;
-        switch (next_line(window, pos, line)) {
-            case LineStatus::bare_lf: return bad("bare LF in header");
-            case LineStatus::incomplete:
-                if (has_bare_cr(window.substr(pos))) return bad("bare CR in header");
-                return incomplete(buffer, max_head_bytes);
-            case LineStatus::line: break;
-        }
+        if (auto stop = take_line(buffer, max_head_bytes, pos, line)) return *stop;
         if (line.empty()) return ParseResult{ParseStatus::complete, pos, Reason::ok, {}};
         if (fields.size() == kMaxFields)
             return fail(Reason::headers_too_large, "too many header fields");
@@ -404,16 +413,9 @@ ParseResult parse_request_head(std::string_view buffer, std::size_t max_head_byt
 ParseResult parse_response_head(std::string_view buffer, std::size_t max_head_bytes,
                                 bool request_was_head, ResponseHead& out) {
     out.clear();
-    const std::string_view window = buffer.substr(0, max_head_bytes);
     std::size_t pos = 0;
     std::string_view line;
-    switch (next_line(window, pos, line)) {
-        case LineStatus::bare_lf: return bad("bare LF in header");
-        case LineStatus::incomplete:
-            if (has_bare_cr(window.substr(pos))) return bad("bare CR in header");
-            return incomplete(buffer, max_head_bytes);
-        case LineStatus::line: break;
-    }
+    if (auto stop = take_line(buffer, max_head_bytes, pos, line)) return *stop;
     if (const std::string_view error = parse_status_line(line, out); !error.empty())
         return bad(error);
 
