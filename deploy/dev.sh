@@ -8,7 +8,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BUILD_DIR="$ROOT/build/dev"
+BUILD_DIR="$ROOT/build/dev"   # the "dev" preset's binaryDir
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
 # Boost 1.81 is not Debian 12's default libboost-dev (1.74): name it explicitly.
@@ -36,14 +36,7 @@ install_missing() {
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-build() {
-  install_missing
-  if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    (cd "$ROOT" && cmake --preset dev >/dev/null)
-  fi
-  log "building ($JOBS jobs)"
-  cmake --build "$BUILD_DIR" -j "$JOBS"
-}
+build() { build_preset dev "$@"; }  # [targets...]: default everything
 
 run_tests() {
   build
@@ -84,7 +77,7 @@ wait_for_port() {  # host port seconds
 }
 
 run_demo() {
-  build
+  build giosg-gateway giosg-mock
   local gateway="$BUILD_DIR/gateway/giosg-gateway"
   local mock="$BUILD_DIR/tests/mock/giosg-mock"
   local pids=()
