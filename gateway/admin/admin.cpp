@@ -66,6 +66,12 @@ struct AdminServer::Impl {
                 res.body() = "not found\n";
             }
             res.prepare_payload();
+            if (req.method() == bhttp::verb::head) {
+                // Same headers as GET, no body: a probe reusing the connection must not read it.
+                const auto length = res.body().size();
+                res.body().clear();
+                res.content_length(length);
+            }
             stream.expires_after(std::chrono::seconds(10));
             auto [wec, wn] = co_await bhttp::async_write(stream, res, use_nothrow);
             if (wec || !res.keep_alive()) co_return;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "audit/writer.hpp"
+
 namespace giosg {
 
 std::size_t method_label_index(std::string_view method) noexcept {
@@ -89,10 +91,16 @@ std::string Metrics::render() const {
                    "# HELP giosg_gateway_policy_endpoints Endpoints in the active policy table.\n"
                    "# TYPE giosg_gateway_policy_endpoints gauge\ngiosg_gateway_policy_endpoints {}\n",
                    policy_endpoints.load(std::memory_order_relaxed));
-    fmt::format_to(std::back_inserter(out),
-                   "# HELP giosg_gateway_audit_lines_written_total Audit records written.\n"
-                   "# TYPE giosg_gateway_audit_lines_written_total counter\ngiosg_gateway_audit_lines_written_total {}\n",
-                   audit_lines_written.load(std::memory_order_relaxed));
+    if (audit_ != nullptr) {
+        fmt::format_to(std::back_inserter(out),
+                       "# HELP giosg_gateway_audit_lines_written_total Audit records written.\n"
+                       "# TYPE giosg_gateway_audit_lines_written_total counter\n"
+                       "giosg_gateway_audit_lines_written_total {}\n"
+                       "# HELP giosg_gateway_audit_write_failures_total Failed writes to the audit file.\n"
+                       "# TYPE giosg_gateway_audit_write_failures_total counter\n"
+                       "giosg_gateway_audit_write_failures_total {}\n",
+                       audit_->lines_written(), audit_->write_failures());
+    }
     return out;
 }
 

@@ -13,6 +13,8 @@
 
 namespace giosg {
 
+class AuditWriter;
+
 /// Bounded label values for `method`: the catalogue's methods plus "other", so a client cannot
 /// grow the metric set by inventing methods.
 inline constexpr std::array<std::string_view, 8> kMethodLabels = {"GET", "POST", "PUT", "PATCH",
@@ -59,7 +61,8 @@ public:
     Metrics(std::vector<std::string> client_names, std::size_t shards);
     MetricsShard& shard(std::size_t i) noexcept { return *shards_[i]; }
     std::atomic<std::uint64_t> policy_endpoints{0};
-    std::atomic<std::uint64_t> audit_lines_written{0};
+    /// The audit writer whose counters render() reports (optional; must outlive this object).
+    void attach_audit(const AuditWriter* audit) noexcept { audit_ = audit; }
 
     /// Prometheus text exposition format (version 0.0.4).
     [[nodiscard]] std::string render() const;
@@ -67,6 +70,7 @@ public:
 private:
     std::vector<std::string> client_names_;
     std::vector<std::unique_ptr<MetricsShard>> shards_;
+    const AuditWriter* audit_ = nullptr;
 };
 
 }  // namespace giosg

@@ -104,6 +104,7 @@ void AuditWriter::run() {
 }
 
 bool AuditWriter::write_all(std::string_view data) noexcept {
+    std::lock_guard lock(write_mutex_);
     while (!data.empty()) {
         const auto n = ::write(fd_, data.data(), data.size());
         if (n < 0) {

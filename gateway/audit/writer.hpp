@@ -71,6 +71,9 @@ private:
     std::vector<std::unique_ptr<AuditRing>> rings_;
     std::thread thread_;
     std::mutex wake_mutex_;                 // only the writer thread and stop() take it
+    // Serialises write(2) between the writer thread and the rare ring-full fallback, so lines
+    // never interleave (a pipe on stdout is atomic only up to PIPE_BUF).
+    std::mutex write_mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
     std::atomic<std::uint64_t> lines_written_{0};

@@ -346,6 +346,7 @@ int cmd_serve(const Args& a, std::ostream& err) {
         metrics.policy_endpoints.store(snapshot->policy->size());
 
         AuditWriter audit(AuditWriter::Options{.path = config->audit.path, .to_stdout = config->audit.to_stdout});
+        metrics.attach_audit(&audit);
         server::Server server(snapshot, audit, metrics, workers);
         std::unique_ptr<AdminServer> admin;
         if (config->admin_listen) {

@@ -61,6 +61,8 @@ Worker::Worker(std::size_t index_, std::shared_ptr<const Snapshot> snapshot_, as
 
 namespace {
 
+constexpr std::size_t kMaxConnectionsPerWorker = 50000;
+
 asio::awaitable<void> accept_loop(Worker& worker) {
     for (;;) {
         auto [ec, socket] = co_await worker.acceptor.async_accept(use_nothrow);
@@ -73,6 +75,13 @@ asio::awaitable<void> accept_loop(Worker& worker) {
             continue;
         }
         if (worker.draining) continue;
+        if (worker.sessions.size() >= kMaxConnectionsPerWorker) {
+            // Bounded: past the cap a new connection is closed at once rather than starving the rest.
+            spdlog::warn("worker {}: {} connections open, refusing a new one", worker.index, worker.sessions.size());
+            error_code ignored;
+            socket.close(ignored);
+            continue;
+        }
         asio::co_spawn(worker.ioc, run_session(worker, std::move(socket)), [](std::exception_ptr ep) {
             if (!ep) return;
             try {
@@ -179,14 +188,23 @@ void Server::stop(std::chrono::milliseconds drain) {
         });
     }
     // Each io_context runs out of work once its sessions have finished; wait up to `drain`.
+    const auto wait_until_stopped = [](Worker& worker, std::chrono::steady_clock::time_point deadline) {
+        while (!worker.ioc.stopped() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return worker.ioc.stopped();
+    };
     const auto deadline = std::chrono::steady_clock::now() + drain;
     for (std::size_t i = 0; i < threads_.size(); ++i) {
         auto& worker = *workers_[i];
-        while (!worker.ioc.stopped() && std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        if (!worker.ioc.stopped()) {
-            spdlog::warn("worker {}: requests still in flight after the drain period; stopping anyway", worker.index);
-            worker.ioc.stop();
+        if (threads_[i].joinable() && !wait_until_stopped(worker, deadline)) {
+            // Drain period over: cut what is left so each request still writes its audit record.
+            spdlog::warn("worker {}: requests still in flight after the drain period; aborting them", worker.index);
+            asio::post(worker.ioc, [w = &worker] {
+                std::vector<Session*> sessions(w->sessions.begin(), w->sessions.end());
+                for (auto* s : sessions) s->abort();
+            });
+            if (!wait_until_stopped(worker, std::chrono::steady_clock::now() + std::chrono::seconds(1)))
+                worker.ioc.stop();
         }
         if (threads_[i].joinable()) threads_[i].join();
     }

@@ -220,7 +220,32 @@ asio::awaitable<void> Session::run() {
         if (!keep || worker_.draining) break;
     }
     (void)first;
+    if (linger_ && !closed_) co_await linger_close();
     client_.close();
+}
+
+// Closing a socket with unread request bytes makes the kernel answer RST, and many clients then
+// report a connection error instead of the 4xx they were sent. So, like nginx's lingering_close:
+// stop sending, discard what the client still sends for a short bounded while, then close.
+asio::awaitable<void> Session::linger_close() {
+    constexpr std::size_t kLingerBytes = 1u << 20;
+    error_code ec;
+    client_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    client_.expires_after(std::chrono::seconds(2));
+    std::size_t drained = 0;
+    while (drained < kLingerBytes && !closed_) {
+        buffer_.clear();
+        const auto n = co_await client_.read_some(buffer_.prepare(16384), ec);
+        if (n == 0) break;
+        drained += n;
+    }
+    buffer_.clear();
+}
+
+void Session::abort() noexcept {
+    closed_ = true;
+    client_.close();
+    if (upstream_ != nullptr) upstream_->close();
 }
 
 // Reads until a complete head is buffered. The connection's first request and every later one
@@ -412,6 +437,10 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
     ex.forwarded = true;
     const auto upstream_started = Clock::now();
     std::unique_ptr<upstream::Connection> connection;
+    struct ClearActive {
+        upstream::Connection*& active;
+        ~ClearActive() { active = nullptr; }
+    } clear_active{upstream_};
     http::ResponseHead response;
     std::size_t response_head_bytes = 0;
     for (int attempt = 0;; ++attempt) {
@@ -425,6 +454,7 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
             co_return co_await send_error(ex, reason, {}, !ex.client_keep_alive);
         }
         connection = std::move(lease.connection);
+        upstream_ = connection.get();  // for abort(); cleared by the guard below
         connection->expires_after(upstream.timeout);  // from forwarding until the response head
         error_code ec;
         co_await connection->write(ec, asio::buffer(upstream_head_), asio::buffer(out_), asio::buffer(body_));
@@ -504,13 +534,14 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
         head_out.append("Content-Length: ");
         append_decimal(response.content_length, head_out);
         head_out.append("\r\n");
-    } else if (head_.version_minor >= 1 || ex.client_keep_alive) {
+    } else if (head_.version_minor >= 1) {
         head_out.append("Transfer-Encoding: chunked\r\n");
         chunked_out = true;
     } else {
         close_after = true;  // HTTP/1.0 client, length unknown: the end of the connection frames it
     }
     if (close_after) head_out.append("Connection: close\r\n");
+    else if (head_.version_minor == 0) head_out.append("Connection: keep-alive\r\n");  // 1.0 closes by default
     head_out.append("\r\n");
     ex.status = response.status;
 
@@ -608,18 +639,23 @@ asio::awaitable<bool> Session::send_error(Exchange& ex, Reason reason, std::stri
     if (reason == Reason::method_not_allowed && ex.decision.endpoint != nullptr)
         append_field(head, "Allow", ex.decision.endpoint->allow);
     if (close) head.append("Connection: close\r\n");
+    else if (head_.version_minor == 0) head.append("Connection: keep-alive\r\n");  // 1.0 closes by default
     head.append("\r\n");
 
     const auto& limits = worker_.snapshot->config->limits;
     client_.expires_after(limits.idle_timeout);
     error_code ec;
-    co_await client_.write(ec, asio::buffer(head), asio::buffer(body));
+    // A response to HEAD has no body (RFC 9110 §9.3.2): the client would read it as the next
+    // response. The headers, Content-Length included, stay as for GET.
+    const bool head_request = ex.method == "HEAD";
+    co_await client_.write(ec, asio::buffer(head), head_request ? asio::const_buffer{} : asio::buffer(body));
     if (ec) {
         ex.code = Reason::client_closed;
         ex.status = reason_status(Reason::client_closed);
         co_return false;
     }
-    ex.bytes_out += body.size();
+    if (!head_request) ex.bytes_out += body.size();
+    if (close) linger_ = true;
     co_return !close;
 }
 

@@ -56,6 +56,9 @@ public:
     asio::awaitable<void> watchdog() { return client_.watchdog(); }
     /// Closes the connection if it is waiting for a next request (draining).
     void close_if_idle() noexcept;
+    /// Closes the client connection and any upstream exchange in flight (drain period over);
+    /// the request still gets its audit record, as client_closed.
+    void abort() noexcept;
 
 private:
     struct Exchange;  // one request's state, defined in session.cpp
@@ -65,6 +68,7 @@ private:
     asio::awaitable<bool> handle(Exchange& ex);     // true: keep the connection
     asio::awaitable<bool> read_request_body(Exchange& ex);
     asio::awaitable<bool> forward(Exchange& ex);
+    asio::awaitable<void> linger_close();
     asio::awaitable<bool> send_error(Exchange& ex, Reason reason, std::string_view detail, bool close);
     void build_upstream_head(Exchange& ex, const http::RequestHead& head, const http::TargetView& target);
     void finish(Exchange& ex);
@@ -75,6 +79,8 @@ private:
     net::ReadBuffer buffer_;
     bool idle_ = true;
     bool closed_ = false;
+    bool linger_ = false;                       // closing after an error: drain before close
+    upstream::Connection* upstream_ = nullptr;  // the upstream exchange in flight, if any
     http::RequestHead head_;
     // Reused between requests so that a keep-alive connection allocates nothing in steady state.
     std::string upstream_head_;

@@ -40,6 +40,8 @@ struct Worker {
            AuditWriter& audit, MetricsShard& metrics);
 
     std::size_t index;
+    // Declared before ioc: sessions still alive when ioc is destroyed unregister from it then.
+    std::unordered_set<Session*> sessions;      // for draining: idle ones are closed at once
     asio::io_context ioc{1};
     tcp::acceptor acceptor{ioc};
     std::shared_ptr<const Snapshot> snapshot;   // replaced only on this worker's thread
@@ -49,7 +51,6 @@ struct Worker {
     MetricsShard& metrics;
     RequestIdGenerator request_ids;
     bool draining = false;
-    std::unordered_set<Session*> sessions;      // for draining: idle ones are closed at once
 };
 
 }  // namespace giosg::server

@@ -1,7 +1,6 @@
 #include "upstream/connection.hpp"
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -90,6 +89,10 @@ void Connection::expires_after(std::chrono::milliseconds timeout) { lowest().exp
 
 bool Connection::stale() const {
     if (!buffer_.empty()) return true;  // unsolicited bytes after a complete response
+    // TLS: bytes may already sit decrypted inside OpenSSL, where the socket peek cannot see them.
+    if (const auto* tls = std::get_if<1>(&stream_);
+        tls != nullptr && SSL_pending(const_cast<beast::ssl_stream<beast::tcp_stream>*>(tls)->native_handle()) > 0)
+        return true;
     auto& socket = const_cast<beast::tcp_stream&>(lowest()).socket();
     if (!socket.is_open()) return true;
     char probe;
@@ -106,20 +109,35 @@ void Connection::close() noexcept {
 }
 
 Pool::Pool(asio::any_io_executor executor, const UpstreamConfig& config, asio::ssl::context* tls, Options options)
-    : executor_(executor), config_(config), tls_(tls), options_(options), resolver_(executor) {}
+    : executor_(executor), config_(config), tls_(tls), options_(options) {}
 
 asio::awaitable<error_code> Pool::resolve() {
     const auto now = std::chrono::steady_clock::now();
     if (!endpoints_.empty() && now - resolved_at_ < options_.dns_ttl) co_return error_code{};
-    using namespace asio::experimental::awaitable_operators;
-    asio::steady_timer timer(executor_, config_.connect_timeout);
-    // getaddrinfo has no deadline of its own: race it against connect_timeout.
-    auto result = co_await (resolver_.async_resolve(config_.url.host, std::to_string(config_.url.port), use_nothrow) ||
-                            timer.async_wait(use_nothrow));
-    if (result.index() == 1) co_return asio::error::timed_out;
-    auto [ec, endpoints] = std::get<0>(std::move(result));
-    if (ec) co_return ec;
-    endpoints_ = std::move(endpoints);
+    // getaddrinfo has no deadline and Asio 1.81 cannot cancel it, so awaiting it under a timeout
+    // would still wait for it. The lookup runs on its own; we wait for it or connect_timeout,
+    // whichever comes first, and a late answer only lands in the shared state.
+    struct Lookup {
+        explicit Lookup(asio::any_io_executor ex) : resolver(ex), done(ex) {}
+        tcp::resolver resolver;
+        asio::steady_timer done;  // cancelled when the answer is in
+        bool finished = false;
+        error_code ec;
+        tcp::resolver::results_type results;
+    };
+    auto lookup = std::make_shared<Lookup>(executor_);
+    lookup->done.expires_after(config_.connect_timeout);
+    lookup->resolver.async_resolve(config_.url.host, std::to_string(config_.url.port),
+                                   [lookup](const error_code& ec, tcp::resolver::results_type results) {
+                                       lookup->finished = true;
+                                       lookup->ec = ec;
+                                       lookup->results = std::move(results);
+                                       lookup->done.cancel();
+                                   });
+    co_await lookup->done.async_wait(use_nothrow);
+    if (!lookup->finished) co_return asio::error::timed_out;
+    if (lookup->ec) co_return lookup->ec;
+    endpoints_ = std::move(lookup->results);
     resolved_at_ = now;
     co_return error_code{};
 }

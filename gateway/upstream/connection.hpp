@@ -101,7 +101,6 @@ private:
     UpstreamConfig config_;
     asio::ssl::context* tls_;
     Options options_;
-    tcp::resolver resolver_;
     tcp::resolver::results_type endpoints_;
     std::chrono::steady_clock::time_point resolved_at_{};
     std::deque<std::unique_ptr<Connection>> idle_;

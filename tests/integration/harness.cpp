@@ -172,7 +172,7 @@ Harness::~Harness() {
 void Harness::stop() {
     if (stopped_) return;
     stopped_ = true;
-    server_->stop(std::chrono::seconds(5));
+    server_->stop(options_.drain);
     audit_->stop();
 }
 

@@ -50,6 +50,7 @@ struct HarnessOptions {
     bool start_mock = true;
     std::string mock_default_fault;
     bool mock_endpoints_failure = false;
+    std::chrono::milliseconds drain{5000};    // how long stop() lets requests in flight finish
 };
 
 class Harness {
