@@ -120,22 +120,6 @@ std::string upper(std::string s) {
     return s;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-    });
-}
-
-std::size_t count_headers(const mock::ReceivedRequest& request, std::string_view name) {
-    return static_cast<std::size_t>(std::count_if(request.headers.begin(), request.headers.end(),
-                                                  [&](const auto& h) { return iequals(h.first, name); }));
-}
-
-std::string upstream_authority(mock::GiosgMock& mock) {
-    const std::string origin = mock.origin();
-    return origin.substr(origin.find("://") + 3);
-}
-
 bool is_new_request_id(std::string_view id) {
     static const std::regex hex32("^[0-9a-fA-F]{32}$");
     return std::regex_match(id.begin(), id.end(), hex32);

@@ -10,6 +10,7 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -55,12 +56,6 @@ void write_file(const fs::path& path, std::string_view text) {
     if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
 }
 
-bool iequal(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-    return true;
-}
 
 }  // namespace
 
@@ -207,13 +202,13 @@ std::string Harness::log_text() {
 
 std::optional<std::string> Response::header(std::string_view name) const {
     for (const auto& [n, v] : headers)
-        if (iequal(n, name)) return v;
+        if (iequals(n, name)) return v;
     return std::nullopt;
 }
 
 std::size_t Response::header_count(std::string_view name) const {
     std::size_t n = 0;
-    for (const auto& h : headers) n += iequal(h.first, name) ? 1 : 0;
+    for (const auto& h : headers) n += iequals(h.first, name) ? 1 : 0;
     return n;
 }
 
@@ -320,6 +315,22 @@ Response request(std::uint16_t port, std::string_view method, std::string_view t
     auto r = c.read_response(std::chrono::seconds(10), method == "HEAD");
     if (!r) throw std::runtime_error("no response to " + std::string(method) + " " + std::string(target));
     return *r;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+std::size_t count_headers(const mock::ReceivedRequest& request, std::string_view name) {
+    return static_cast<std::size_t>(std::count_if(request.headers.begin(), request.headers.end(),
+                                                  [&](const auto& h) { return iequals(h.first, name); }));
+}
+
+std::string upstream_authority(const mock::GiosgMock& mock) {
+    const std::string origin = mock.origin();
+    return origin.substr(origin.find("://") + 3);
 }
 
 std::pair<std::string, std::string> auth(std::string_view key) {

@@ -135,6 +135,15 @@ private:
 Response request(std::uint16_t port, std::string_view method, std::string_view target,
                  const std::vector<std::pair<std::string, std::string>>& headers = {}, std::string_view body = {});
 
+/// ASCII case-insensitive equality (header names).
+bool iequals(std::string_view a, std::string_view b);
+
+/// How many headers named `name` (case-insensitive) the mock received with `request`.
+std::size_t count_headers(const mock::ReceivedRequest& request, std::string_view name);
+
+/// The mock's "host:port", what the gateway must send as Host.
+std::string upstream_authority(const mock::GiosgMock& mock);
+
 /// "Authorization: Token <key>" as a header pair.
 std::pair<std::string, std::string> auth(std::string_view key);
 

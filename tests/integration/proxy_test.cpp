@@ -62,28 +62,12 @@ std::string raw_request(std::string_view method, std::string_view target, const 
     return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-    });
-}
-
-std::size_t count_headers(const mock::ReceivedRequest& request, std::string_view name) {
-    return static_cast<std::size_t>(std::count_if(request.headers.begin(), request.headers.end(),
-                                                  [&](const auto& h) { return iequals(h.first, name); }));
-}
-
 bool is_new_request_id(std::string_view id) {
     static const std::regex hex32("^[0-9a-fA-F]{32}$");
     return std::regex_match(id.begin(), id.end(), hex32);
 }
 
 // "127.0.0.1:PORT" from the mock's "http://127.0.0.1:PORT".
-std::string upstream_authority(mock::GiosgMock& mock) {
-    const std::string origin = mock.origin();
-    return origin.substr(origin.find("://") + 3);
-}
-
 // Asserts a gateway-made error: status, DRF-style JSON body with `code`, a string `detail`,
 // and a `request_id` equal to the one X-Request-Id header.
 void expect_gateway_error(const Response& r, int status, std::string_view code) {
