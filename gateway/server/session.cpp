@@ -207,7 +207,7 @@ asio::awaitable<void> Session::run() {
     bool first = true;
     while (!closed_) {
         ex.reset();
-        const auto outcome = co_await read_request_head(ex);
+        const auto outcome = co_await read_request_head(ex, first);
         first = false;
         if (outcome == HeadOutcome::idle_closed) break;
         bool keep = false;
@@ -219,7 +219,6 @@ asio::awaitable<void> Session::run() {
         finish(ex);
         if (!keep || worker_.draining) break;
     }
-    (void)first;
     if (linger_ && !closed_) co_await linger_close();
     client_.close();
 }
@@ -248,15 +247,15 @@ void Session::abort() noexcept {
     if (upstream_ != nullptr) upstream_->close();
 }
 
-// Reads until a complete head is buffered. The connection's first request and every later one
-// get `header_timeout` from their first byte; a keep-alive connection may sit idle for
-// `idle_timeout` before that.
-asio::awaitable<Session::HeadOutcome> Session::read_request_head(Exchange& ex) {
+// Reads until a complete head is buffered. Every head gets `header_timeout` from its first
+// byte. Between requests a keep-alive connection may sit idle for `idle_timeout`; a new
+// connection gets only `header_timeout` for its first byte (a silent connection is no client).
+asio::awaitable<Session::HeadOutcome> Session::read_request_head(Exchange& ex, bool first_request) {
     const auto& limits = worker_.snapshot->config->limits;
     if (buffer_.empty()) {
         idle_ = true;
         if (worker_.draining) co_return HeadOutcome::idle_closed;
-        client_.expires_after(limits.idle_timeout);
+        client_.expires_after(first_request ? limits.header_timeout : limits.idle_timeout);
         error_code ec;
         const auto n = co_await client_.read_some(buffer_.prepare(8192), ec);
         buffer_.commit(n);

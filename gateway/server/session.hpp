@@ -64,7 +64,7 @@ private:
     struct Exchange;  // one request's state, defined in session.cpp
 
     enum class HeadOutcome : std::uint8_t { ok, idle_closed, error };
-    asio::awaitable<HeadOutcome> read_request_head(Exchange& ex);
+    asio::awaitable<HeadOutcome> read_request_head(Exchange& ex, bool first_request);
     asio::awaitable<bool> handle(Exchange& ex);     // true: keep the connection
     asio::awaitable<bool> read_request_body(Exchange& ex);
     asio::awaitable<bool> forward(Exchange& ex);

@@ -123,3 +123,39 @@ TEST(LifecycleForced, RequestStillInFlightWhenTheDrainEndsIsAbortedAndAudited) {
 
 }  // namespace
 }  // namespace giosg::testing
+
+namespace giosg::testing {
+namespace {
+
+HarnessOptions short_header_timeout() {
+    HarnessOptions o;
+    o.policy_source = "file";
+    o.limits_json = R"("header_timeout_ms": 300)";
+    return o;
+}
+
+TEST(LifecycleIdle, SilentNewConnectionIsClosedAfterHeaderTimeout) {
+    Harness h(short_header_timeout());
+    RawConnection c(h.port());
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_TRUE(c.closed_by_peer(std::chrono::seconds(3)));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+    EXPECT_TRUE(h.audit_records(0, std::chrono::milliseconds(0)).empty());  // no request, no record
+}
+
+TEST(LifecycleIdle, KeepAliveConnectionMayIdleLongerThanHeaderTimeoutBetweenRequests) {
+    Harness h(short_header_timeout());
+    RawConnection c(h.port());
+    const std::string req = std::string("GET /api/v5/users/me HTTP/1.1\r\nHost: gw\r\nAuthorization: Token ") +
+                            kKeyFull + "\r\n\r\n";
+    c.send(req);
+    ASSERT_TRUE(c.read_response(std::chrono::seconds(5)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // > header_timeout, < idle_timeout
+    c.send(req);
+    const auto second = c.read_response(std::chrono::seconds(5));
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->status, 200);
+}
+
+}  // namespace
+}  // namespace giosg::testing
