@@ -1,25 +1,15 @@
 #include "auth/authenticator.hpp"
 
 #include "auth/key_hash.hpp"
+#include "common/ascii.hpp"
 
 namespace giosg {
-
-namespace {
-bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
-}  // namespace
 
 std::string_view extract_client_key(std::string_view authorization) noexcept {
     const auto space = authorization.find(' ');
     if (space == std::string_view::npos) return {};
     const auto scheme = authorization.substr(0, space);
-    if (!iequals_ascii(scheme, "bearer") && !iequals_ascii(scheme, "token")) return {};
+    if (!ascii_iequals(scheme, "bearer") && !ascii_iequals(scheme, "token")) return {};
     auto key = authorization.substr(space + 1);
     while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
     // A key is one token68-like word: anything with inner whitespace is not a key we issued.

@@ -3,6 +3,7 @@
 #include <optional>
 #include <span>
 
+#include "common/ascii.hpp"
 #include "http/chars.hpp"
 
 namespace giosg::http {
@@ -333,17 +334,7 @@ std::string_view derive_response(ResponseHead& out, bool request_was_head) noexc
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i];
-        char y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
+bool iequals(std::string_view a, std::string_view b) noexcept { return ascii_iequals(a, b); }
 
 void RequestHead::clear() noexcept {
     method = {};

@@ -1,0 +1,17 @@
+#pragma once
+// ASCII helpers shared by the HTTP parser and the authenticator (no locale, no allocation).
+#include <string_view>
+
+namespace giosg {
+
+constexpr char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+/// Case-insensitive ASCII equality: header names, tokens, auth schemes.
+constexpr bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+}  // namespace giosg
