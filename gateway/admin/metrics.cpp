@@ -96,10 +96,33 @@ std::string Metrics::render() const {
                        "# HELP giosg_gateway_audit_lines_written_total Audit records written.\n"
                        "# TYPE giosg_gateway_audit_lines_written_total counter\n"
                        "giosg_gateway_audit_lines_written_total {}\n"
-                       "# HELP giosg_gateway_audit_write_failures_total Failed writes to the audit file.\n"
-                       "# TYPE giosg_gateway_audit_write_failures_total counter\n"
-                       "giosg_gateway_audit_write_failures_total {}\n",
-                       audit_->lines_written(), audit_->write_failures());
+                       "# HELP giosg_gateway_audit_failures_total Failed attempts to write, fsync or open the audit file.\n"
+                       "# TYPE giosg_gateway_audit_failures_total counter\n"
+                       "giosg_gateway_audit_failures_total {}\n"
+                       "# HELP giosg_gateway_audit_healthy 1 while audit records are being written, 0 while writes fail.\n"
+                       "# TYPE giosg_gateway_audit_healthy gauge\n"
+                       "giosg_gateway_audit_healthy {}\n"
+                       "# HELP giosg_gateway_audit_dropped_total Records dropped after the retry queue filled during an outage.\n"
+                       "# TYPE giosg_gateway_audit_dropped_total counter\n"
+                       "giosg_gateway_audit_dropped_total {}\n"
+                       "# HELP giosg_gateway_audit_fsyncs_total fsync calls on the audit file.\n"
+                       "# TYPE giosg_gateway_audit_fsyncs_total counter\n"
+                       "giosg_gateway_audit_fsyncs_total {}\n"
+                       "# HELP giosg_gateway_audit_rotations_total Audit file rotations.\n"
+                       "# TYPE giosg_gateway_audit_rotations_total counter\n"
+                       "giosg_gateway_audit_rotations_total {}\n"
+                       "# HELP giosg_gateway_audit_checkpoints_total Signed checkpoints written.\n"
+                       "# TYPE giosg_gateway_audit_checkpoints_total counter\n"
+                       "giosg_gateway_audit_checkpoints_total {}\n"
+                       "# HELP giosg_gateway_audit_syslog_sent_total Audit lines sent to syslog.\n"
+                       "# TYPE giosg_gateway_audit_syslog_sent_total counter\n"
+                       "giosg_gateway_audit_syslog_sent_total {}\n"
+                       "# HELP giosg_gateway_audit_syslog_dropped_total Audit lines dropped from the full syslog queue.\n"
+                       "# TYPE giosg_gateway_audit_syslog_dropped_total counter\n"
+                       "giosg_gateway_audit_syslog_dropped_total {}\n",
+                       audit_->lines_written(), audit_->write_failures(), audit_->healthy() ? 1 : 0,
+                       audit_->dropped(), audit_->fsyncs(), audit_->rotations(), audit_->checkpoints(),
+                       audit_->syslog_sent(), audit_->syslog_dropped());
     }
     return out;
 }

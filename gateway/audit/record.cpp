@@ -130,4 +130,19 @@ void append_audit_json(const AuditRecord& r, std::string& out) {
     out.append("}\n");
 }
 
+void append_audit_correction_json(std::chrono::system_clock::time_point ts, std::string_view request_id,
+                                  Reason code, int status, std::uint64_t bytes_out, std::string& out) {
+    out.append("{\"kind\":\"correction\",\"ts\":\"");
+    append_rfc3339_ms(ts, out);
+    out.append("\",\"request_id\":");
+    append_string(request_id, out);
+    out.append(",\"code\":");
+    append_string(reason_code(code), out);
+    out.append(",\"status\":");
+    append_uint(static_cast<std::uint64_t>(status), out);
+    out.append(",\"bytes_out\":");
+    append_uint(bytes_out, out);
+    out.append("}\n");
+}
+
 }  // namespace giosg

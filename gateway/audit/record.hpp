@@ -33,6 +33,12 @@ struct AuditRecord {
 /// Appends the record as one JSON object followed by '\n'.
 void append_audit_json(const AuditRecord& record, std::string& out);
 
+/// A `correction` record: the request record with `request_id` was written before its response
+/// completed (audit.fsync "always"), and the response then ended otherwise: the client got
+/// `status` / `code` and `bytes_out` body bytes. Records are never rewritten; this one follows.
+void append_audit_correction_json(std::chrono::system_clock::time_point ts, std::string_view request_id,
+                                  Reason code, int status, std::uint64_t bytes_out, std::string& out);
+
 /// Appends `text` JSON-escaped (without quotes). Bytes >= 0x80 that are not valid UTF-8 are
 /// written as \u00XX so that every line stays valid JSON whatever a client sent.
 void append_json_escaped(std::string_view text, std::string& out);

@@ -1,46 +1,113 @@
 #pragma once
-// The audit writer: workers hand finished lines to a dedicated thread through one bounded
-// single-producer/single-consumer ring each (no lock on the request path); the thread appends
-// them to the file in batches at least every flush interval and on shutdown.
+// The audit writer. Workers hand finished records to one dedicated thread through a bounded
+// single-producer/single-consumer ring each (no lock on the request path). That thread is the only
+// one that writes the file: it chains every record (audit/chain.hpp), writes batches, fsyncs them
+// per audit.fsync, appends signed checkpoints, rotates files and ships lines to syslog.
+//
+// Durability (audit.fsync "always"): a worker gets a ticket for each record; the writer publishes
+// per ring how many of its records are on disk and wakes the worker, which then lets the waiting
+// responses go. Every record pending at the moment of an fsync shares it (group commit).
+//
+// Failure: a write that fails (ENOSPC, EIO, a file that cannot be opened) is rolled back to the
+// last complete line and retried on every pass; the records stay queued in order (up to a bound,
+// beyond which they are counted as dropped and a `gap` record says so). While that lasts,
+// healthy() is false; with on_failure "deny" the gateway forwards nothing.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "audit/chain.hpp"
+#include "config/config.hpp"
+
 namespace giosg {
+
+namespace audit {
+class SigningKey;
+}
+class SyslogShipper;
+struct SyslogOptions;
 
 /// Bounded lock-free SPSC queue of strings. Capacity is rounded up to a power of two.
 class AuditRing {
 public:
     explicit AuditRing(std::size_t capacity);
-    /// Producer side. False when full (the line is left untouched).
-    bool try_push(std::string& line) noexcept;
-    /// Consumer side: appends every queued line to `out`; returns how many.
-    std::size_t drain_into(std::string& out);
+    /// Producer side. Returns the record's ticket (1, 2, ... in push order), or 0 when full (the
+    /// line is left untouched).
+    std::uint64_t try_push(std::string& line) noexcept;
+    /// Consumer side: calls `take(line)` for every queued line in order; returns how many.
+    template <typename F>
+    std::size_t drain(F&& take);
+
+    /// How many of this ring's records are on disk (fsynced under "always"); set by the writer.
+    [[nodiscard]] std::uint64_t durable() const noexcept { return durable_.load(std::memory_order_acquire); }
+    /// Called by the writer thread when durable() advanced or the writer's health changed
+    /// ("always" mode only). The callback must be thread-safe (it posts to its worker).
+    void set_progress_callback(std::function<void()> callback);
 
 private:
+    friend class AuditWriter;
+    void notify_progress();
+
     std::vector<std::string> slots_;
     std::size_t mask_;
     alignas(64) std::atomic<std::size_t> head_{0};  // next slot to write (producer)
     alignas(64) std::atomic<std::size_t> tail_{0};  // next slot to read (consumer)
+    alignas(64) std::atomic<std::uint64_t> durable_{0};
+    std::uint64_t drained_ = 0;                     // writer thread only
+    std::mutex callback_mutex_;                     // writer thread vs. registration
+    std::function<void()> progress_;
 };
+
+template <typename F>
+std::size_t AuditRing::drain(F&& take) {
+    const auto tail = tail_.load(std::memory_order_relaxed);
+    const auto head = head_.load(std::memory_order_acquire);
+    for (auto i = tail; i != head; ++i) {
+        auto& slot = slots_[i & mask_];
+        take(slot);
+        slot.clear();
+    }
+    tail_.store(head, std::memory_order_release);
+    return head - tail;
+}
 
 class AuditWriter {
 public:
+    using Fsync = AuditConfig::Fsync;
+
     struct Options {
         std::filesystem::path path;         // ignored when to_stdout
         bool to_stdout = false;
+        Fsync fsync = Fsync::batch;
+        std::chrono::milliseconds fsync_interval{1000};
+        std::uint64_t rotate_bytes = 0;     // 0: only rotate() rotates
+        unsigned keep = 0;                  // rotated files kept; 0 = all
+        std::optional<std::filesystem::path> signing_key_file;
+        std::chrono::seconds checkpoint_interval{60};
+        std::shared_ptr<const SyslogOptions> syslog;  // null: no syslog output
         std::chrono::milliseconds flush_interval{20};
         std::size_t ring_capacity = 1u << 16;
+        std::size_t max_pending_bytes = 64u << 20;   // queued while writes fail; beyond: dropped
+        /// Test seam: while it holds a non-zero errno, every write fails with it before touching
+        /// the file (as a full disk would). Null in production.
+        std::shared_ptr<std::atomic<int>> inject_write_errno;
+
+        /// The writer options for the config's `audit` section.
+        static Options from_config(const AuditConfig& config);
     };
 
-    /// Opens (creates, appends to) the audit file. Throws std::system_error naming the path.
+    /// Opens the audit file and finds where its chain stands (continuing it; a torn last line is
+    /// rotated away). Throws std::runtime_error / std::system_error naming the path when the file
+    /// cannot be opened or does not end with a chained record, or the signing key is unusable.
     explicit AuditWriter(Options options);
     ~AuditWriter();  // stop()
     AuditWriter(const AuditWriter&) = delete;
@@ -49,35 +116,83 @@ public:
     /// One producer per worker thread; call before start().
     AuditRing& add_producer();
 
-    /// Queues one finished line (ending in '\n'). When the worker's ring is full the line is
-    /// appended directly with one write(2) on the O_APPEND descriptor: slower, never lost.
-    void submit(AuditRing& ring, std::string& line) noexcept;
+    /// Queues one finished record (a JSON object line). Returns the ticket to wait for under
+    /// Fsync::always (see AuditRing::durable), or 0 when there is nothing to wait for: when the
+    /// ring is full the record is chained and written synchronously instead (slower, never lost).
+    std::uint64_t submit(AuditRing& ring, std::string& line) noexcept;
 
     void start();
-    /// Writes everything queued, then stops the thread. Idempotent.
+    /// Writes everything queued, a final checkpoint, fsyncs, then stops the thread. Idempotent.
     void stop();
+    /// Rotates at the next pass (SIGUSR1). Thread-safe.
+    void request_rotation() noexcept;
+
+    /// False while records cannot be written (they are being retried).
+    [[nodiscard]] bool healthy() const noexcept { return healthy_.load(std::memory_order_acquire); }
+    [[nodiscard]] Fsync fsync_mode() const noexcept { return options_.fsync; }
 
     [[nodiscard]] std::uint64_t lines_written() const noexcept { return lines_written_.load(std::memory_order_relaxed); }
     [[nodiscard]] std::uint64_t write_failures() const noexcept { return write_failures_.load(std::memory_order_relaxed); }
+    [[nodiscard]] std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+    [[nodiscard]] std::uint64_t fsyncs() const noexcept { return fsyncs_.load(std::memory_order_relaxed); }
+    [[nodiscard]] std::uint64_t rotations() const noexcept { return rotations_.load(std::memory_order_relaxed); }
+    [[nodiscard]] std::uint64_t checkpoints() const noexcept { return checkpoints_.load(std::memory_order_relaxed); }
+    /// Syslog shipping counters (0 without syslog).
+    [[nodiscard]] std::uint64_t syslog_sent() const noexcept;
+    [[nodiscard]] std::uint64_t syslog_dropped() const noexcept;
 
 private:
+    using Clock = std::chrono::steady_clock;
     void run();
-    std::size_t drain_all(std::string& batch);
-    bool write_all(std::string_view data) noexcept;
+    // Everything below runs with write_mutex_ held.
+    void pass(bool final_pass);
+    void chain_record(std::string_view object_line);
+    void chain_fields(std::string_view fields);
+    bool flush_pending();
+    bool sync();
+    void append_checkpoint(std::string_view reason);
+    void rotate(std::string_view reason);
+    void remove_old_files();
+    bool open_file();
+    void recover_chain();
+    void publish_durability(bool force_notify);
+    void set_healthy(bool healthy);
 
     Options options_;
+    std::unique_ptr<audit::SigningKey> signer_;
+    std::unique_ptr<SyslogShipper> syslog_;
     int fd_ = -1;
-    bool owns_fd_ = false;
+    std::uint64_t file_bytes_ = 0;          // complete lines in the current file
+    audit::ChainState chain_;
+    audit::Sha256 sha_;
+    std::string pending_;                   // chained lines not yet written, in order
+    std::uint64_t pending_dropped_ = 0;     // records dropped since the last gap record
+    bool unsynced_ = false;                 // written since the last fsync
+    Clock::time_point last_sync_{};
+    Clock::time_point last_checkpoint_{};
+    std::uint64_t checkpoint_seq_ = 0;      // chain seq at the last checkpoint
+    Clock::time_point next_rotation_attempt_{};
     std::vector<std::unique_ptr<AuditRing>> rings_;
     std::thread thread_;
-    std::mutex wake_mutex_;                 // only the writer thread and stop() take it
-    // Serialises write(2) between the writer thread and the rare ring-full fallback, so lines
-    // never interleave (a pipe on stdout is atomic only up to PIPE_BUF).
-    std::mutex write_mutex_;
+
+    std::mutex wake_mutex_;                 // the writer's sleep; producers take it only to wake it
     std::condition_variable wake_;
+    std::atomic<bool> writer_sleeping_{false};
+    std::atomic<bool> wake_requested_{false};
+    std::atomic<bool> rotation_requested_{false};
     bool stopping_ = false;
+    bool stopped_ = false;
+
+    // Serialises the file, the chain and pending_ between the writer thread and the rare
+    // ring-full fallback.
+    std::mutex write_mutex_;
+    std::atomic<bool> healthy_{true};
     std::atomic<std::uint64_t> lines_written_{0};
     std::atomic<std::uint64_t> write_failures_{0};
+    std::atomic<std::uint64_t> dropped_{0};
+    std::atomic<std::uint64_t> fsyncs_{0};
+    std::atomic<std::uint64_t> rotations_{0};
+    std::atomic<std::uint64_t> checkpoints_{0};
 };
 
 }  // namespace giosg

@@ -24,6 +24,7 @@ constexpr ReasonInfo kReasons[] = {
     {"upstream_unavailable", 502, "The giosg API could not be reached or answered invalidly."},
     {"upstream_timeout", 504, "The giosg API did not answer in time."},
     {"service_unavailable", 503, "The gateway is not ready."},
+    {"audit_unavailable", 503, "The audit trail cannot be written; no request is forwarded until it can."},
     {"client_closed", 499, "Client closed the connection."},
 };
 static_assert(std::size(kReasons) == kReasonCount);

@@ -21,6 +21,7 @@ enum class Reason : std::uint8_t {
     upstream_unavailable,    // 502
     upstream_timeout,        // 504
     service_unavailable,     // 503: no policy table loaded (never happens once serving)
+    audit_unavailable,       // 503: audit.on_failure "deny" and audit records cannot be written
     client_closed,           // 499: the client left before its response
 };
 

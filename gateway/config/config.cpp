@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <iterator>
 #include <limits>
 #include <memory>
@@ -33,6 +34,10 @@ constexpr std::int64_t kMaxBodyBytes = 1024 * 1024 * 1024;
 constexpr std::size_t kMaxConfigFileBytes = 16 * 1024 * 1024;
 constexpr std::size_t kMaxTokenFileBytes = 64 * 1024;
 constexpr std::size_t kMaxNameLength = 64;
+constexpr std::int64_t kMinRotateBytes = 4096;                    // below this a file holds a handful of records
+constexpr std::int64_t kMaxRotateBytes = 1LL << 40;
+constexpr std::int64_t kMaxKeepFiles = 100000;
+constexpr std::int64_t kMaxSyslogQueue = 1000000;
 
 // ---- JSON pointers (RFC 6901) ----------------------------------------------------------------
 
@@ -279,6 +284,32 @@ public:
             // uint64 is above every bound we use; doubles (also 3000.0) are not integers here.
             error(key, integer_expectation(min, max, value->is_uint64()));
         }
+        return std::nullopt;
+    }
+
+    std::optional<bool> boolean(std::string_view key) {
+        const json::value* value = get(key);
+        if (value == nullptr) return std::nullopt;
+        if (const bool* flag = value->if_bool()) return *flag;
+        error(key, "must be true or false");
+        return std::nullopt;
+    }
+
+    /// A string member that must be one of `choices`; returns its index.
+    std::optional<std::size_t> choice(std::string_view key, std::initializer_list<std::string_view> choices) {
+        auto text = string(key);
+        if (!text) return std::nullopt;
+        std::size_t index = 0;
+        std::string expected;
+        for (const auto option : choices) {
+            if (*text == option) return index;
+            expected += (index == 0 ? "" : index + 1 == choices.size() ? " or " : ", ");
+            expected += '"';
+            expected += option;
+            expected += '"';
+            ++index;
+        }
+        error(key, "must be " + expected);
         return std::nullopt;
     }
 
@@ -736,7 +767,43 @@ private:
                 config_.audit.path = std::move(*resolved);
             }
         }
+        AuditConfig& result = config_.audit;
+        if (auto mode = audit->choice("fsync", {"always", "batch", "never"}))
+            result.fsync = static_cast<AuditConfig::Fsync>(*mode);
+        if (auto ms = audit->integer("fsync_ms", 1, kMaxTimeoutMs)) result.fsync_interval = std::chrono::milliseconds(*ms);
+        if (auto bytes = audit->integer("rotate_bytes", 0, kMaxRotateBytes)) {
+            if (*bytes != 0 && *bytes < kMinRotateBytes)
+                audit->error("rotate_bytes", "must be 0 (no size rotation) or at least " + std::to_string(kMinRotateBytes));
+            else
+                result.rotate_bytes = static_cast<std::uint64_t>(*bytes);
+        }
+        if (auto keep = audit->integer("keep", 0, kMaxKeepFiles)) result.keep = static_cast<unsigned>(*keep);
+        if (auto policy = audit->choice("on_failure", {"deny", "allow"}))
+            result.on_failure = static_cast<AuditConfig::OnFailure>(*policy);
+        result.signing_key_file = path(*audit, "signing_key_file", Need::optional, true);
+        if (auto seconds = audit->integer("checkpoint_s", 1, kMaxRefreshS))
+            result.checkpoint_interval = std::chrono::seconds(*seconds);
+        if (const json::value* syslog = audit->get("syslog"); syslog != nullptr && !syslog->is_null())
+            read_syslog(*syslog, audit->path_of("syslog"));
         audit->reject_unknown_keys();
+    }
+
+    void read_syslog(const json::value& value, std::string path_text) {
+        auto syslog = ObjectReader::open(value, std::move(path_text), errors_);
+        if (!syslog) return;
+        SyslogConfig result;
+        if (auto text = syslog->string("address", Need::required)) {
+            if (auto address = host_port(*syslog, "address", *text)) {
+                if (address->port == 0) syslog->error("address", "needs a port");
+                result.address = std::move(*address);
+            }
+        }
+        if (auto tls = syslog->boolean("tls")) result.tls = *tls;
+        result.ca_file = path(*syslog, "ca_file", Need::optional, true);
+        if (auto facility = syslog->integer("facility", 0, 23)) result.facility = static_cast<int>(*facility);
+        if (auto queue = syslog->integer("queue", 1, kMaxSyslogQueue)) result.queue = static_cast<std::size_t>(*queue);
+        syslog->reject_unknown_keys();
+        config_.audit.syslog = std::move(result);
     }
 
     void read_limits(ObjectReader& top) {

@@ -68,9 +68,27 @@ struct PolicyConfig {
     std::chrono::seconds refresh{3600};         // 0 = never
 };
 
+struct SyslogConfig {
+    HostPort address;                            // "host:port" (a name, IPv4 or [IPv6])
+    bool tls = false;                            // RFC 5425; certificate and host name verified
+    std::optional<std::filesystem::path> ca_file;  // absolute after loading; default: system store
+    int facility = 13;                           // RFC 5424 facility (13 = log audit)
+    std::size_t queue = 10000;                   // messages held while the receiver is away
+};
+
 struct AuditConfig {
+    enum class Fsync : std::uint8_t { always, batch, never };
+    enum class OnFailure : std::uint8_t { deny, allow };
     std::filesystem::path path = "audit.jsonl";  // absolute after loading, unless to_stdout
     bool to_stdout = false;                      // "-"
+    Fsync fsync = Fsync::batch;
+    std::chrono::milliseconds fsync_interval{1000};   // "fsync_ms", for Fsync::batch
+    std::uint64_t rotate_bytes = 104857600;      // 0 = rotate only on SIGUSR1
+    unsigned keep = 0;                           // rotated files kept; 0 = all
+    OnFailure on_failure = OnFailure::deny;
+    std::optional<std::filesystem::path> signing_key_file;  // Ed25519 PEM; absolute after loading
+    std::chrono::seconds checkpoint_interval{60};           // "checkpoint_s"
+    std::optional<SyslogConfig> syslog;
 };
 
 struct Limits {

@@ -1,5 +1,6 @@
 // The audit record of CONTRACT §4 (serialisation and escaping) and the writer that puts the lines
 // into the file (AuditRing, AuditWriter).
+#include "audit/chain.hpp"
 #include "audit/record.hpp"
 
 #include <gtest/gtest.h>
@@ -376,6 +377,10 @@ TEST(AuditEscaping, EveryByteValueProducesValidJson) {
 // ---------------------------------------------------------------------------------------------
 // AuditRing
 
+std::size_t drain_all(AuditRing& ring, std::string& out) {
+    return ring.drain([&out](std::string& line) { out.append(line); });
+}
+
 /// How many lines fit before try_push returns false.
 std::size_t fill(AuditRing& ring) {
     std::size_t pushed = 0;
@@ -395,7 +400,7 @@ TEST(AuditRing, DrainsInPushOrder) {
         EXPECT_TRUE(line.empty()) << "the pushed line is moved into the ring";
     }
     std::string out;
-    EXPECT_EQ(ring.drain_into(out), 5u);
+    EXPECT_EQ(drain_all(ring, out), 5u);
     EXPECT_EQ(out, "l0\nl1\nl2\nl3\nl4\n");
 }
 
@@ -404,9 +409,9 @@ TEST(AuditRing, DrainAppendsAndEmptiesTheRing) {
     std::string line = "a\n";
     ASSERT_TRUE(ring.try_push(line));
     std::string out = "before\n";
-    EXPECT_EQ(ring.drain_into(out), 1u);
+    EXPECT_EQ(drain_all(ring, out), 1u);
     EXPECT_EQ(out, "before\na\n");
-    EXPECT_EQ(ring.drain_into(out), 0u);
+    EXPECT_EQ(drain_all(ring, out), 0u);
     EXPECT_EQ(out, "before\na\n");
 }
 
@@ -417,7 +422,7 @@ TEST(AuditRing, FullRingReturnsFalseAndLeavesTheLineUntouched) {
     EXPECT_FALSE(ring.try_push(line));
     EXPECT_EQ(line, "kept\n");
     std::string out;
-    EXPECT_EQ(ring.drain_into(out), 4u);
+    EXPECT_EQ(drain_all(ring, out), 4u);
     EXPECT_EQ(out, "line 0\nline 1\nline 2\nline 3\n");
     EXPECT_TRUE(ring.try_push(line));
 }
@@ -444,7 +449,7 @@ TEST(AuditRing, DrainedSlotsAreReused) {
             ASSERT_TRUE(ring.try_push(line)) << "round " << round;
         }
         std::string out;
-        ASSERT_EQ(ring.drain_into(out), count);
+        ASSERT_EQ(drain_all(ring, out), count);
         std::string want;
         for (std::size_t i = 0; i < count; ++i) want += std::to_string(expected++) + "\n";
         EXPECT_EQ(out, want);
@@ -461,7 +466,7 @@ TEST(AuditRing, PushHandsBackAnEmptyBufferForReuse) {
     ASSERT_TRUE(ring.try_push(line));
     EXPECT_TRUE(line.empty());
     std::string out;
-    EXPECT_EQ(ring.drain_into(out), 2u);
+    EXPECT_EQ(drain_all(ring, out), 2u);
     EXPECT_EQ(out, std::string(200, 'x') + "second\n");
 }
 
@@ -496,18 +501,42 @@ protected:
         return text.str();
     }
 
+    /// lines(), each with its '\n' again.
+    std::string joined() const {
+        std::string text;
+        for (const auto& line : lines()) text.append(line).push_back('\n');
+        return text;
+    }
+
+    /// The records as they were submitted: each line's chain is checked (seq, prev, hash), then
+    /// the chain members are taken off.
     std::vector<std::string> lines() const {
         std::vector<std::string> result;
         const std::string text = contents();
         std::size_t start = 0;
+        audit::Sha256 sha;
+        audit::ChainState chain;
         while (start < text.size()) {
             const std::size_t end = text.find('\n', start);
             if (end == std::string::npos) {
                 ADD_FAILURE() << "torn last line: " << text.substr(start);
                 break;
             }
-            result.push_back(text.substr(start, end - start));
+            const std::string line = text.substr(start, end - start);
             start = end + 1;
+            const auto split = audit::split_chained_line(line);
+            if (!split) {
+                ADD_FAILURE() << "not a chained line: " << line;
+                continue;
+            }
+            EXPECT_EQ(split->seq, chain.seq + 1) << line;
+            EXPECT_EQ(split->prev, chain.last_hash_view()) << line;
+            const auto hash = audit::compute_hash(sha, *split);
+            EXPECT_EQ(split->hash, std::string_view(hash.data(), hash.size())) << line;
+            chain.seq = split->seq;
+            chain.last_hash = hash;
+            const auto prefix = line.find("\",", line.find("\"prev\":\"")) + 2;
+            result.push_back("{" + std::string(split->canonical_head.substr(prefix)) + "}");
         }
         return result;
     }
@@ -518,7 +547,7 @@ protected:
 
 std::string numbered_line(int producer, int seq) {
     // Long enough that a torn or interleaved write would show.
-    return "{\"producer\":" + std::to_string(producer) + ",\"seq\":" + std::to_string(seq) + ",\"pad\":\"" +
+    return "{\"producer\":" + std::to_string(producer) + ",\"n\":" + std::to_string(seq) + ",\"pad\":\"" +
            std::string(64 + static_cast<std::size_t>(seq % 97), 'p') + "\"}\n";
 }
 
@@ -541,7 +570,7 @@ TEST_F(AuditWriterTest, WritesSubmittedLinesInOrder) {
         EXPECT_TRUE(line.empty());
     }
     writer.stop();
-    EXPECT_EQ(contents(), expected);
+    EXPECT_EQ(joined(), expected);
     EXPECT_EQ(writer.lines_written(), 10u);
     EXPECT_EQ(writer.write_failures(), 0u);
     for (const std::string& line : lines()) parse_json(line);
@@ -556,7 +585,7 @@ TEST_F(AuditWriterTest, LinesAppearWithoutStopWithinTheFlushInterval) {
     // CONTRACT §4: written within 1 s.
     const auto deadline = std::chrono::steady_clock::now() + 1s;
     while (contents().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
-    EXPECT_EQ(contents(), "{\"a\":1}\n");
+    EXPECT_EQ(joined(), "{\"a\":1}\n");
     writer.stop();
 }
 
@@ -583,7 +612,7 @@ TEST_F(AuditWriterTest, StopWithoutStartStillWritesQueuedLines) {
         writer.submit(ring, line);
     }
     writer.stop();
-    EXPECT_EQ(contents(), numbered_line(0, 0) + numbered_line(0, 1) + numbered_line(0, 2));
+    EXPECT_EQ(joined(), numbered_line(0, 0) + numbered_line(0, 1) + numbered_line(0, 2));
     // Every line that reached the file counts, including those stop() drains itself.
     EXPECT_EQ(writer.lines_written(), 3u);
 }
@@ -606,13 +635,15 @@ TEST_F(AuditWriterTest, StopIsIdempotentAndDestructorFlushes) {
         writer.submit(ring, line);
         // No stop(): the destructor must flush.
     }
-    EXPECT_EQ(contents(), "{\"first\":1}\n{\"second\":2}\n");
+    EXPECT_EQ(joined(), "{\"first\":1}\n{\"second\":2}\n");
 }
 
-TEST_F(AuditWriterTest, AppendsToAnExistingFile) {
+TEST_F(AuditWriterTest, AppendsToAnExistingFileContinuingItsChain) {
     {
-        std::ofstream out(path_, std::ios::binary);
-        out << "{\"old\":true}\n";
+        AuditWriter first(options());
+        AuditRing& ring = first.add_producer();
+        std::string line = "{\"old\":true}\n";
+        first.submit(ring, line);
     }
     AuditWriter writer(options());
     AuditRing& ring = writer.add_producer();
@@ -620,7 +651,7 @@ TEST_F(AuditWriterTest, AppendsToAnExistingFile) {
     std::string line = "{\"new\":true}\n";
     writer.submit(ring, line);
     writer.stop();
-    EXPECT_EQ(contents(), "{\"old\":true}\n{\"new\":true}\n");
+    EXPECT_EQ(joined(), "{\"old\":true}\n{\"new\":true}\n");  // lines() checked seq 1, 2 and the link
 }
 
 TEST_F(AuditWriterTest, UnopenablePathThrowsNamingThePath) {
@@ -714,7 +745,7 @@ void expect_every_line_intact(const std::vector<std::string>& written, int lines
         const boost::json::value value = boost::json::parse(line, ec);
         ASSERT_FALSE(ec) << "torn line: " << line;
         const int p = value.at("producer").to_number<int>();
-        const int i = value.at("seq").to_number<int>();
+        const int i = value.at("n").to_number<int>();
         ASSERT_TRUE(p == 0 || p == 1) << line;
         ASSERT_TRUE(i >= 0 && i < lines_per_producer) << line;
         ASSERT_EQ(line + "\n", numbered_line(p, i));

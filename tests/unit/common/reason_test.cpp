@@ -49,6 +49,7 @@ TEST(Reason, CodesAreSpelledAsTheContractSpellsThem) {
     EXPECT_EQ(reason_code(Reason::request_timeout), "request_timeout");
     EXPECT_EQ(reason_code(Reason::client_closed), "client_closed");
     EXPECT_EQ(reason_code(Reason::service_unavailable), "service_unavailable");
+    EXPECT_EQ(reason_code(Reason::audit_unavailable), "audit_unavailable");
 }
 
 TEST(Reason, StatusFollowsTheContract) {
@@ -65,6 +66,7 @@ TEST(Reason, StatusFollowsTheContract) {
     EXPECT_EQ(reason_status(Reason::upstream_unavailable), 502);
     EXPECT_EQ(reason_status(Reason::upstream_timeout), 504);
     EXPECT_EQ(reason_status(Reason::service_unavailable), 503);
+    EXPECT_EQ(reason_status(Reason::audit_unavailable), 503);
     EXPECT_EQ(reason_status(Reason::client_closed), 499);
 }
 

@@ -22,6 +22,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::SizeIs;
+using ::testing::UnorderedElementsAre;
 
 const fs::path kBaseDir = "/etc/giosg-gateway";
 
@@ -786,6 +787,59 @@ TEST(ParseConfig, AbsolutePathsAreKeptAsWritten) {
 TEST(ParseConfig, AuditPathDashMeansStdout) {
     const Config config = parsed_after([](json::object& c) { c["audit"] = {{"path", "-"}}; });
     EXPECT_TRUE(config.audit.to_stdout);
+}
+
+TEST(ParseConfig, AuditIntegrityDefaults) {
+    const Config config = parsed_after([](json::object&) {});
+    EXPECT_EQ(config.audit.fsync, AuditConfig::Fsync::batch);
+    EXPECT_EQ(config.audit.fsync_interval, std::chrono::milliseconds(1000));
+    EXPECT_EQ(config.audit.rotate_bytes, 104857600u);
+    EXPECT_EQ(config.audit.keep, 0u);
+    EXPECT_EQ(config.audit.on_failure, AuditConfig::OnFailure::deny);
+    EXPECT_FALSE(config.audit.signing_key_file);
+    EXPECT_EQ(config.audit.checkpoint_interval, std::chrono::seconds(60));
+    EXPECT_FALSE(config.audit.syslog);
+}
+
+TEST(ParseConfig, AuditIntegrityKeysAreRead) {
+    const Config config = parsed_after([](json::object& c) {
+        c["audit"] = {{"path", "a.jsonl"},         {"fsync", "always"},        {"fsync_ms", 5},
+                      {"rotate_bytes", 0},         {"keep", 7},                {"on_failure", "allow"},
+                      {"signing_key_file", "k.key"}, {"checkpoint_s", 30},
+                      {"syslog", {{"address", "[::1]:6514"}, {"tls", true}, {"ca_file", "ca.pem"},
+                                  {"facility", 16}, {"queue", 50}}}};
+    });
+    EXPECT_EQ(config.audit.fsync, AuditConfig::Fsync::always);
+    EXPECT_EQ(config.audit.fsync_interval, std::chrono::milliseconds(5));
+    EXPECT_EQ(config.audit.rotate_bytes, 0u);
+    EXPECT_EQ(config.audit.keep, 7u);
+    EXPECT_EQ(config.audit.on_failure, AuditConfig::OnFailure::allow);
+    EXPECT_EQ(config.audit.signing_key_file, kBaseDir / "k.key");
+    EXPECT_EQ(config.audit.checkpoint_interval, std::chrono::seconds(30));
+    ASSERT_TRUE(config.audit.syslog);
+    EXPECT_EQ(config.audit.syslog->address.host, "::1");
+    EXPECT_EQ(config.audit.syslog->address.port, 6514);
+    EXPECT_TRUE(config.audit.syslog->tls);
+    EXPECT_EQ(config.audit.syslog->ca_file, kBaseDir / "ca.pem");
+    EXPECT_EQ(config.audit.syslog->facility, 16);
+    EXPECT_EQ(config.audit.syslog->queue, 50u);
+}
+
+TEST(ParseConfig, BadAuditIntegrityValuesAreNamedByPath) {
+    EXPECT_THAT(errors_after([](json::object& c) {
+                    c["audit"] = {{"fsync", "sometimes"}, {"fsync_ms", 0},       {"rotate_bytes", 100},
+                                  {"keep", -1},           {"on_failure", "drop"}, {"checkpoint_s", 0},
+                                  {"syslog", {{"address", "127.0.0.1:0"}, {"tls", "yes"}, {"facility", 24}, {"extra", 1}}}};
+                }),
+                UnorderedElementsAre(
+                    "/audit/fsync: must be \"always\", \"batch\" or \"never\"",
+                    HasSubstr("/audit/fsync_ms: "), "/audit/rotate_bytes: must be 0 (no size rotation) or at least 4096",
+                    HasSubstr("/audit/keep: "), "/audit/on_failure: must be \"deny\" or \"allow\"",
+                    HasSubstr("/audit/checkpoint_s: "), "/audit/syslog/address: needs a port",
+                    "/audit/syslog/tls: must be true or false", HasSubstr("/audit/syslog/facility: "),
+                    "/audit/syslog/extra: unknown key"));
+    EXPECT_THAT(errors_after([](json::object& c) { c["audit"] = {{"syslog", {{"tls", false}}}}; }),
+                ElementsAre("/audit/syslog/address: missing required key"));
 }
 
 TEST(ParseConfig, EmptyPathsAreErrors) {
