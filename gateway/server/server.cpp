@@ -55,7 +55,27 @@ Worker::Worker(std::size_t index_, std::shared_ptr<const Snapshot> snapshot_, as
       pool(ioc.get_executor(), snapshot->config->upstream, tls),
       audit(audit_),
       audit_ring(audit_.add_producer()),
-      metrics(metrics_) {}
+      metrics(metrics_) {
+    if (audit.fsync_mode() == AuditWriter::Fsync::always) {
+        // Called on the writer's thread: hop onto this worker's.
+        audit_ring.set_progress_callback([this] { asio::post(ioc, [this] { wake_audit_waiters(); }); });
+    }
+}
+
+Worker::~Worker() { audit_ring.set_progress_callback({}); }
+
+void Worker::wake_audit_waiters() {
+    const auto durable = audit_ring.durable();
+    while (!audit_waiters.empty() && audit_waiters.front().ticket <= durable) {
+        *audit_waiters.front().durable = true;
+        audit_waiters.front().timer->cancel();
+        audit_waiters.pop_front();
+    }
+    if (!audit.healthy()) {
+        for (auto& waiter : audit_waiters) waiter.timer->cancel();  // *durable stays false
+        audit_waiters.clear();
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 

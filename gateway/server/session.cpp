@@ -145,6 +145,7 @@ struct Session::Exchange {
     std::optional<double> upstream_ms;
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
+    bool recorded = false;         // the audit record has been submitted
 
     void reset() {
         started = {};
@@ -168,6 +169,7 @@ struct Session::Exchange {
         upstream_status.reset();
         upstream_ms.reset();
         bytes_in = bytes_out = 0;
+        recorded = false;
     }
     [[nodiscard]] std::string_view id() const noexcept { return {request_id, request_id_size}; }
     void set_id(std::string_view id) noexcept {
@@ -180,7 +182,10 @@ struct Session::Exchange {
 // ---------------------------------------------------------------------------------------------
 
 Session::Session(Worker& worker, tcp::socket socket)
-    : worker_(worker), client_(std::move(socket)), remote_(format_remote(client_.socket())) {
+    : worker_(worker),
+      client_(std::move(socket)),
+      remote_(format_remote(client_.socket())),
+      audit_wait_(worker.ioc) {
     error_code ec;
     client_.socket().set_option(tcp::no_delay(true), ec);
     worker_.sessions.insert(this);
@@ -245,6 +250,7 @@ void Session::abort() noexcept {
     closed_ = true;
     client_.close();
     if (upstream_ != nullptr) upstream_->close();
+    audit_wait_.cancel();
 }
 
 // Reads until a complete head is buffered. Every head gets `header_timeout` from its first
@@ -339,6 +345,13 @@ asio::awaitable<bool> Session::handle(Exchange& ex) {
         const bool close = head.body != http::BodyKind::none || !head.keep_alive;
         buffer_.consume(ex.head_bytes);
         co_return co_await send_error(ex, ex.decision.reason, {}, close);
+    }
+
+    // audit.on_failure "deny": while records cannot be written, nothing is forwarded.
+    if (!worker_.audit.healthy() && snap.config->audit.on_failure == AuditConfig::OnFailure::deny) {
+        const bool close = head.body != http::BodyKind::none || !head.keep_alive;
+        buffer_.consume(ex.head_bytes);
+        co_return co_await send_error(ex, Reason::audit_unavailable, {}, close);
     }
 
     // Step 7: forward. Everything taken from the head is copied before the body read moves bytes.
@@ -544,9 +557,24 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
     head_out.append("\r\n");
     ex.status = response.status;
 
+    const bool record_first = worker_.audit.fsync_mode() == AuditWriter::Fsync::always;
+    if (complete && record_first) {
+        // The whole response is in hand: its record can be complete before any byte leaves.
+        ex.bytes_out = body_.size();
+        if (!co_await commit_audit(ex)) {
+            if (response.keep_alive) worker_.pool.release(std::move(connection));
+            else connection->close();
+            const bool keep = co_await send_error(ex, Reason::audit_unavailable, {}, true);
+            ex.bytes_out = ex.code == Reason::client_closed || ex.method == "HEAD" ? 0 : body_.size();
+            submit_correction(ex);
+            co_return keep;
+        }
+    }
+
     error_code ec;
     client_.expires_after(limits.idle_timeout);
     std::string& chunk_prefix = out_;
+    std::uint64_t bytes_sent = 0;  // body bytes that reached the client (ex.bytes_out is frozen once recorded)
     auto write_piece = [&](std::string_view piece) -> asio::awaitable<void> {
         if (chunked_out) {
             chunk_prefix.clear();
@@ -556,12 +584,14 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
         } else {
             co_await client_.write(ec, asio::buffer(piece));
         }
-        if (!ec) ex.bytes_out += piece.size();
+        if (!ec) bytes_sent += piece.size();
+        if (!ec && !ex.recorded) ex.bytes_out += piece.size();
     };
 
     co_await client_.write(ec, asio::buffer(head_out));
     if (!ec && !body_.empty()) co_await write_piece(body_);
     bool upstream_broke = false;
+    bool audit_failed = false;
     while (!ec && !reader.done()) {
         connection->expires_after(limits.idle_timeout);
         const auto piece = co_await reader.next();
@@ -569,14 +599,32 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
             upstream_broke = true;
             break;
         }
+        if (reader.done() && record_first && !ex.recorded) {
+            // A streamed response: the client cannot see it complete before this last piece (and
+            // the chunked terminator), so that is what waits for the record.
+            ex.bytes_out += piece.size();
+            if (!co_await commit_audit(ex)) {
+                audit_failed = true;
+                break;
+            }
+        }
         if (piece.empty()) continue;
         client_.expires_after(limits.idle_timeout);
         co_await write_piece(piece);
     }
-    if (!ec && !upstream_broke && chunked_out) {
+    if (!ec && !upstream_broke && !audit_failed && chunked_out) {
         co_await client_.write(ec, asio::buffer("0\r\n\r\n", 5));
     }
     reader.settle();
+    if (audit_failed) {
+        // Too late for a 503: the head is out. Cut the response short instead of completing it.
+        spdlog::error("audit record not durable: response to request {} cut short", ex.id());
+        ex.code = Reason::audit_unavailable;
+        ex.bytes_out = bytes_sent;
+        submit_correction(ex);
+        connection->close();
+        co_return false;
+    }
 
     if (ec) {
         ex.code = Reason::client_closed;
@@ -641,31 +689,54 @@ asio::awaitable<bool> Session::send_error(Exchange& ex, Reason reason, std::stri
     else if (head_.version_minor == 0) head.append("Connection: keep-alive\r\n");  // 1.0 closes by default
     head.append("\r\n");
 
-    const auto& limits = worker_.snapshot->config->limits;
-    client_.expires_after(limits.idle_timeout);
-    error_code ec;
     // A response to HEAD has no body (RFC 9110 §9.3.2): the client would read it as the next
     // response. The headers, Content-Length included, stay as for GET.
     const bool head_request = ex.method == "HEAD";
+    if (!ex.recorded) {
+        if (!head_request) ex.bytes_out += body.size();
+        // A refusal goes out even when its record could not be made durable: it forwards nothing.
+        (void)co_await commit_audit(ex);
+    }
+
+    const auto& limits = worker_.snapshot->config->limits;
+    client_.expires_after(limits.idle_timeout);
+    error_code ec;
     co_await client_.write(ec, asio::buffer(head), head_request ? asio::const_buffer{} : asio::buffer(body));
     if (ec) {
+        if (!ex.recorded) ex.bytes_out = 0;
         ex.code = Reason::client_closed;
         ex.status = reason_status(Reason::client_closed);
         co_return false;
     }
-    if (!head_request) ex.bytes_out += body.size();
     if (close) linger_ = true;
     co_return !close;
 }
 
-void Session::finish(Exchange& ex) {
+asio::awaitable<bool> Session::commit_audit(Exchange& ex) {
+    AuditWriter& audit = worker_.audit;
+    if (audit.fsync_mode() != AuditWriter::Fsync::always || ex.recorded) co_return true;
+    const bool deny = worker_.snapshot->config->audit.on_failure == AuditConfig::OnFailure::deny;
+    const auto ticket = record_audit(ex);
+    if (ticket == 0 || worker_.audit_ring.durable() >= ticket) co_return audit.healthy() || !deny;
+    bool durable = false;
+    // Bounded like any client write: a disk that hangs must not hold the connection forever.
+    audit_wait_.expires_after(worker_.snapshot->config->limits.idle_timeout);
+    worker_.audit_waiters.push_back(AuditWaiter{ticket, &audit_wait_, &durable});
+    co_await audit_wait_.async_wait(use_nothrow);
+    std::erase_if(worker_.audit_waiters, [this](const AuditWaiter& w) { return w.timer == &audit_wait_; });
+    if (!durable) spdlog::error("audit: record of request {} is not on disk yet", ex.id());
+    co_return durable || !deny;
+}
+
+std::uint64_t Session::record_audit(Exchange& ex) {
+    if (ex.recorded) return 0;
+    ex.recorded = true;
     if (ex.request_id_size == 0) {
         char id[32];
         worker_.request_ids.next(id);
         ex.set_id({id, sizeof id});
     }
-    const auto now = Clock::now();
-    const double duration_ms = ex.started == Clock::time_point{} ? 0.0 : ms_between(ex.started, now);
+    const double duration_ms = ex.started == Clock::time_point{} ? 0.0 : ms_between(ex.started, Clock::now());
     const ClientConfig* client = ex.decision.client;
     AuditRecord record;
     record.ts = ex.ts == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now() : ex.ts;
@@ -685,8 +756,20 @@ void Session::finish(Exchange& ex) {
     record.upstream_ms = ex.upstream_ms;
     audit_line_.clear();
     append_audit_json(record, audit_line_);
-    worker_.audit.submit(worker_.audit_ring, audit_line_);
+    return worker_.audit.submit(worker_.audit_ring, audit_line_);
+}
 
+void Session::submit_correction(Exchange& ex) {
+    audit_line_.clear();
+    append_audit_correction_json(std::chrono::system_clock::now(), ex.id(), ex.code, ex.status, ex.bytes_out,
+                                 audit_line_);
+    worker_.audit.submit(worker_.audit_ring, audit_line_);
+}
+
+void Session::finish(Exchange& ex) {
+    record_audit(ex);
+    const double duration_ms = ex.started == Clock::time_point{} ? 0.0 : ms_between(ex.started, Clock::now());
+    const ClientConfig* client = ex.decision.client;
     // Unauthenticated requests count under the slot after the last client.
     const std::size_t client_slot =
         client != nullptr ? ex.decision.client_index : worker_.snapshot->clients->clients().size();

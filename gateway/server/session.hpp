@@ -71,6 +71,14 @@ private:
     asio::awaitable<void> linger_close();
     asio::awaitable<bool> send_error(Exchange& ex, Reason reason, std::string_view detail, bool close);
     void build_upstream_head(Exchange& ex, const http::RequestHead& head, const http::TargetView& target);
+    /// Under audit.fsync "always": writes the record now, as the response is about to complete,
+    /// and waits until it is on disk. False when it could not be made durable and
+    /// audit.on_failure is "deny". Elsewhere a no-op returning true (the record follows the response).
+    asio::awaitable<bool> commit_audit(Exchange& ex);
+    /// Submits the audit record (once per request); returns its durability ticket.
+    std::uint64_t record_audit(Exchange& ex);
+    /// After a recorded response ended otherwise than its record says (audit_unavailable).
+    void submit_correction(Exchange& ex);
     void finish(Exchange& ex);
 
     Worker& worker_;
@@ -81,6 +89,7 @@ private:
     bool closed_ = false;
     bool linger_ = false;                       // closing after an error: drain before close
     upstream::Connection* upstream_ = nullptr;  // the upstream exchange in flight, if any
+    asio::steady_timer audit_wait_;             // commit_audit's wait; cancelled to wake it
     http::RequestHead head_;
     // Reused between requests so that a keep-alive connection allocates nothing in steady state.
     std::string upstream_head_;

@@ -4,8 +4,10 @@
 // snapshot and the audit writer's ring (single-producer).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <random>
 #include <unordered_set>
@@ -35,9 +37,23 @@ private:
 
 class Session;
 
+/// A response held back until its audit record is on disk (audit.fsync "always").
+struct AuditWaiter {
+    std::uint64_t ticket = 0;
+    asio::steady_timer* timer = nullptr;  // cancelled to wake the session
+    bool* durable = nullptr;              // set before the wake: true on disk, false writer failing
+};
+
 struct Worker {
     Worker(std::size_t index, std::shared_ptr<const Snapshot> snapshot, asio::ssl::context* tls,
            AuditWriter& audit, MetricsShard& metrics);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    /// On this worker's thread, after the audit writer reported progress: wakes the waiters whose
+    /// records are durable, and all of them while the writer is failing.
+    void wake_audit_waiters();
 
     std::size_t index;
     // Declared before ioc: sessions still alive when ioc is destroyed unregister from it then.
@@ -50,6 +66,7 @@ struct Worker {
     AuditRing& audit_ring;
     MetricsShard& metrics;
     RequestIdGenerator request_ids;
+    std::deque<AuditWaiter> audit_waiters;      // ascending tickets; at most one per session
     bool draining = false;
 };
 

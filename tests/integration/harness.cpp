@@ -88,7 +88,7 @@ Harness::Harness(HarnessOptions options) : options_(std::move(options)) {
     log_sink();
     dir_ = make_temp_dir("giosg-gw-test");
     config_file_ = dir_ / "gateway.json";
-    audit_file_ = dir_ / "audit.jsonl";
+    audit_file_ = options_.audit_path.empty() ? dir_ / "audit.jsonl" : fs::path(options_.audit_path);
     const std::string catalogue = std::string(GIOSG_SOURCE_DIR) + "/policies/giosg-v5-endpoints.json";
 
     std::string ca_member;
@@ -132,7 +132,8 @@ Harness::Harness(HarnessOptions options) : options_(std::move(options)) {
         << "  \"policy\": {\"source\": \"" << options_.policy_source << "\", "
         << (options_.policy_file ? "\"file\": " + json_string(policy_file) + ", " : "")
         << "\"credential\": \"giosg\", \"refresh_s\": 0},\n"
-        << "  \"audit\": {\"path\": \"audit.jsonl\"},\n"
+        << "  \"audit\": {\"path\": " << json_string(audit_file_.string())
+        << (options_.audit_json.empty() ? "" : ", " + options_.audit_json) << "},\n"
         << "  \"limits\": {" << options_.limits_json << "},\n"
         << "}\n";
     write_file(config_file_, cfg.str());
@@ -151,7 +152,9 @@ Harness::Harness(HarnessOptions options) : options_(std::move(options)) {
     auto snapshot = make_snapshot(config, creds.credentials, policy_->table, policy_->origin);
     snapshot_ = snapshot;
     metrics_ = std::make_unique<Metrics>(std::vector<std::string>{"full", "reports", "noscope"}, options_.workers);
-    audit_ = std::make_unique<AuditWriter>(AuditWriter::Options{.path = config->audit.path});
+    auto audit_options = AuditWriter::Options::from_config(config->audit);
+    audit_options.inject_write_errno = options_.inject_audit_errno;
+    audit_ = std::make_unique<AuditWriter>(std::move(audit_options));
     server_ = std::make_unique<server::Server>(snapshot, *audit_, *metrics_, options_.workers);
     audit_->start();
     server_->start();

@@ -5,6 +5,7 @@
 // independent of the gateway's own parser).
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -51,6 +52,10 @@ struct HarnessOptions {
     std::string mock_default_fault;
     bool mock_endpoints_failure = false;
     std::chrono::milliseconds drain{5000};    // how long stop() lets requests in flight finish
+    std::string audit_json;                   // extra members of "audit", e.g. R"("fsync": "always")"
+    std::string audit_path;                   // audit.path; empty: "audit.jsonl" in the harness folder
+    /// While it holds a non-zero errno, every audit write fails with it (AuditWriter's test seam).
+    std::shared_ptr<std::atomic<int>> inject_audit_errno;
 };
 
 class Harness {
@@ -63,6 +68,7 @@ public:
     [[nodiscard]] std::uint16_t port() const;
     mock::GiosgMock& mock() { return *mock_; }
     server::Server& server() { return *server_; }
+    AuditWriter& audit() { return *audit_; }
     [[nodiscard]] const PolicyLoad& policy() const { return *policy_; }
     /// The snapshot the server started with (to derive refreshed ones in tests).
     [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const { return snapshot_; }
