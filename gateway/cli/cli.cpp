@@ -8,7 +8,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -16,6 +18,8 @@
 
 #include "admin/admin.hpp"
 #include "admin/metrics.hpp"
+#include "audit/signing.hpp"
+#include "cli/audit_commands.hpp"
 #include "audit/writer.hpp"
 #include "auth/key_hash.hpp"
 #include "config/config.hpp"
@@ -42,9 +46,9 @@ Usage:
                                            fetch the live catalogue (GET /api/v5/endpoints, all pages)
   giosg-gateway policy diff OLD NEW        compare two catalogues (exit 0 same, 1 different, 2 unreadable)
   giosg-gateway hash-key                   read a client key on stdin, print sha256:<hex> for the config
-  giosg-gateway --help | --version
+)" + std::string(audit_usage()) + R"(  giosg-gateway --help | --version
 
-Exit codes: 0 success, 1 invalid input or failure, 2 usage error.
+Exit codes: 0 success, 1 invalid input or failure, 2 usage error; audit verify: 3 intact but for a torn last line.
 )";
 }
 
@@ -153,6 +157,23 @@ std::optional<Loaded> load_everything(const std::string& file, std::ostream& err
         err << "/upstream/ca_file: cannot read " << ca->string() << "\n";
         problems = true;
     }
+    const auto& audit = loaded.config->audit;
+    if (audit.signing_key_file) {
+        try {
+            (void)audit::SigningKey::load(*audit.signing_key_file);
+        } catch (const std::exception& e) {
+            err << "/audit/signing_key_file: " << e.what() << "\n";
+            problems = true;
+        }
+    }
+    if (audit.syslog && audit.syslog->ca_file && !std::ifstream(*audit.syslog->ca_file)) {
+        err << "/audit/syslog/ca_file: cannot read " << audit.syslog->ca_file->string() << "\n";
+        problems = true;
+    }
+    if (!audit.to_stdout && !std::filesystem::is_directory(audit.path.parent_path())) {
+        err << "/audit/path: cannot create " << audit.path.string() << ": its folder does not exist\n";
+        problems = true;
+    }
     loaded.policy = load_policy(*loaded.config, loaded.credentials);
     for (const auto& w : loaded.policy.warnings) err << "warning: " << w << "\n";
     if (!loaded.policy.table) {
@@ -175,7 +196,11 @@ int cmd_check(const Args& a, std::ostream& out, std::ostream& err) {
     out << "credentials: " << loaded->credentials.size() << " loaded\n";
     out << "clients: " << c.clients.size() << "\n";
     out << "policy: " << loaded->policy.table->size() << " endpoints from " << loaded->policy.origin << "\n";
-    out << "audit: " << (c.audit.to_stdout ? std::string("stdout") : c.audit.path.string()) << "\n";
+    static constexpr std::string_view kFsync[] = {"always", "batch", "never"};
+    out << "audit: " << (c.audit.to_stdout ? std::string("stdout") : c.audit.path.string()) << ", fsync "
+        << kFsync[static_cast<int>(c.audit.fsync)] << ", on_failure "
+        << (c.audit.on_failure == AuditConfig::OnFailure::deny ? "deny" : "allow")
+        << (c.audit.signing_key_file ? ", signed checkpoints" : "") << (c.audit.syslog ? ", syslog" : "") << "\n";
     return 0;
 }
 
@@ -345,13 +370,30 @@ int cmd_serve(const Args& a, std::ostream& err) {
         Metrics metrics(client_names, workers);
         metrics.policy_endpoints.store(snapshot->policy->size());
 
-        AuditWriter audit(AuditWriter::Options{.path = config->audit.path, .to_stdout = config->audit.to_stdout});
+        AuditWriter audit(AuditWriter::Options::from_config(config->audit));
         metrics.attach_audit(&audit);
         server::Server server(snapshot, audit, metrics, workers);
         std::unique_ptr<AdminServer> admin;
         if (config->admin_listen) {
             admin = std::make_unique<AdminServer>(*config->admin_listen, metrics, [] { return true; });
         }
+        // Signal handlers first: a SIGUSR1 or SIGTERM right after "listening" must not kill the process.
+        asio::io_context main_ioc(1);
+        asio::signal_set signals(main_ioc, SIGINT, SIGTERM);
+        signals.async_wait([&](const net::error_code& ec, int signo) {
+            if (ec) return;
+            spdlog::info("signal {} received: draining", signo);
+            main_ioc.stop();
+        });
+        // SIGUSR1: rotate the audit file (README "Rotation"), as often as it comes.
+        asio::signal_set rotate_signal(main_ioc, SIGUSR1);
+        std::function<void(const net::error_code&, int)> on_rotate = [&](const net::error_code& ec, int) {
+            if (ec) return;
+            spdlog::info("SIGUSR1 received: rotating the audit file");
+            audit.request_rotation();
+            rotate_signal.async_wait(on_rotate);
+        };
+        rotate_signal.async_wait(on_rotate);
         audit.start();
         server.start();
         if (admin) {
@@ -362,13 +404,6 @@ int cmd_serve(const Args& a, std::ostream& err) {
                      GIOSG_GATEWAY_VERSION, config->listen.host, server.port(), server.worker_count(),
                      config->upstream.url.origin, snapshot->policy->size(), snapshot->policy_origin);
 
-        asio::io_context main_ioc(1);
-        asio::signal_set signals(main_ioc, SIGINT, SIGTERM);
-        signals.async_wait([&](const net::error_code& ec, int signo) {
-            if (ec) return;
-            spdlog::info("signal {} received: draining", signo);
-            main_ioc.stop();
-        });
         asio::co_spawn(main_ioc, refresh_loop(main_ioc, server, snapshot, loaded->credentials, metrics),
                        [](std::exception_ptr ep) {
                            if (!ep) return;
@@ -403,6 +438,11 @@ int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream
     if (cmd == "--version") {
         out << "giosg-gateway " << GIOSG_GATEWAY_VERSION << "\n";
         return 0;
+    }
+    if (cmd == "audit") {
+        const int code = run_audit_command({args.begin() + 2, args.end()}, out, err);
+        if (code == 2 && err.good()) err << "\n" << usage();
+        return code;
     }
     std::string why;
     if (cmd == "hash-key") {

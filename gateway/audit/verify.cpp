@@ -1,0 +1,472 @@
+#include "audit/verify.hpp"
+
+#include <boost/json.hpp>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include "audit/chain.hpp"
+#include "audit/signing.hpp"
+
+namespace giosg::audit {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+/// Reads a file line by line through a fixed buffer; a line is never held beyond
+/// kMaxAuditLineBytes.
+class LineReader {
+public:
+    enum class Next { line, torn, too_long, end, error };
+
+    explicit LineReader(const fs::path& file)
+        : fd_(::open(file.c_str(), O_RDONLY | O_CLOEXEC)), buffer_(std::size_t{64} << 10) {
+        if (fd_ < 0) error_ = errno;
+    }
+    ~LineReader() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    LineReader(const LineReader&) = delete;
+    LineReader& operator=(const LineReader&) = delete;
+
+    /// The errno of the failed open or read.
+    [[nodiscard]] int error() const noexcept { return error_; }
+    /// Bytes consumed so far: the file's size once next() returned end or torn.
+    [[nodiscard]] std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+
+    /// The next line, without its '\n', into `line`. `torn`: the file ends with `line` and no
+    /// '\n'. `too_long`: the line is longer than kMaxAuditLineBytes (reading stops there).
+    Next next(std::string& line) {
+        line.clear();
+        for (;;) {
+            if (error_ != 0) return Next::error;
+            if (begin_ == end_ && !fill()) {
+                if (error_ != 0) return Next::error;
+                return line.empty() ? Next::end : Next::torn;
+            }
+            const char* start = buffer_.data() + begin_;
+            const auto available = end_ - begin_;
+            const auto* newline = static_cast<const char*>(std::memchr(start, '\n', available));
+            const auto length = newline != nullptr ? static_cast<std::size_t>(newline - start) : available;
+            if (line.size() + length > kMaxAuditLineBytes) return Next::too_long;
+            line.append(start, length);
+            const auto consumed = length + (newline != nullptr ? 1 : 0);
+            begin_ += consumed;
+            bytes_read_ += consumed;
+            if (newline != nullptr) return Next::line;
+        }
+    }
+
+private:
+    bool fill() {
+        for (;;) {
+            const auto n = ::read(fd_, buffer_.data(), buffer_.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                error_ = errno;
+                return false;
+            }
+            begin_ = 0;
+            end_ = static_cast<std::size_t>(n);
+            return n > 0;
+        }
+    }
+
+    int fd_;
+    int error_ = 0;
+    std::vector<char> buffer_;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+    std::uint64_t bytes_read_ = 0;
+};
+
+// What each record kind must carry (README "Integrity"); a request record carries CONTRACT §4.
+enum class Type { any, string, count };
+struct Member {
+    std::string_view name;
+    Type type;
+};
+constexpr Member kRequestMembers[] = {
+    {"ts", Type::any},          {"request_id", Type::any},      {"client", Type::any},
+    {"remote", Type::any},      {"method", Type::any},          {"path", Type::any},
+    {"pattern", Type::any},     {"decision", Type::any},        {"code", Type::any},
+    {"status", Type::any},      {"upstream_status", Type::any}, {"bytes_in", Type::any},
+    {"bytes_out", Type::any},   {"duration_ms", Type::any},     {"upstream_ms", Type::any},
+};
+constexpr Member kRotationMembers[] = {
+    {"ts", Type::string},           {"reason", Type::string},    {"previous_file", Type::string},
+    {"previous_bytes", Type::count}, {"torn_bytes", Type::count},
+};
+constexpr Member kCheckpointMembers[] = {
+    {"ts", Type::string}, {"reason", Type::string}, {"key_id", Type::string}, {"sig", Type::string}};
+constexpr Member kGapMembers[] = {{"ts", Type::string}, {"dropped", Type::count}};
+constexpr Member kCorrectionMembers[] = {{"ts", Type::string},   {"request_id", Type::string},
+                                         {"code", Type::string}, {"status", Type::count},
+                                         {"bytes_out", Type::count}};
+
+std::optional<std::span<const Member>> members_of(std::string_view kind) {
+    if (kind.empty() || kind == "request") return kRequestMembers;
+    if (kind == "rotation") return kRotationMembers;
+    if (kind == "checkpoint") return kCheckpointMembers;
+    if (kind == "gap") return kGapMembers;
+    if (kind == "correction") return kCorrectionMembers;
+    return std::nullopt;
+}
+
+bool has_type(const json::value& value, Type type) {
+    switch (type) {
+        case Type::any: return true;
+        case Type::string: return value.is_string();
+        case Type::count: return value.is_uint64() || (value.is_int64() && value.get_int64() >= 0);
+    }
+    return false;
+}
+
+std::uint64_t count_of(const json::value& value) {
+    return value.is_uint64() ? value.get_uint64() : static_cast<std::uint64_t>(value.get_int64());
+}
+
+std::string_view view(const json::string& s) { return {s.data(), s.size()}; }
+
+std::string_view string_of(const json::object& record, std::string_view name) {
+    return view(record.at(name).get_string());
+}
+
+/// One complete line that is a chained record whose hash matches.
+struct Record {
+    ChainedLine chained;
+    json::object members;
+    std::string_view kind;  // empty for a request record without `kind`
+};
+
+/// Why `line` is not an intact chained record of a known kind; empty when it is.
+std::string parse_record(std::string_view line, Sha256& sha, Record& record) {
+    const auto chained = split_chained_line(line);
+    if (!chained) return "not a chained audit record";
+    boost::system::error_code ec;
+    auto parsed = json::parse(json::string_view(line.data(), line.size()), ec);
+    if (ec || !parsed.is_object()) return "not valid JSON";
+    record.chained = *chained;
+    record.members = std::move(parsed.get_object());
+    // JSON keeps the last of repeated members: the ones a reader sees must be those hashed.
+    const auto* seq = record.members.if_contains("seq");
+    const auto* prev = record.members.if_contains("prev");
+    const auto* hash = record.members.if_contains("hash");
+    if (seq == nullptr || !has_type(*seq, Type::count) || count_of(*seq) != chained->seq || prev == nullptr ||
+        !prev->is_string() || view(prev->get_string()) != chained->prev || hash == nullptr || !hash->is_string() ||
+        view(hash->get_string()) != chained->hash)
+        return "seq, prev or hash member repeated";
+    const auto expected = compute_hash(sha, *chained);
+    if (std::string_view(expected.data(), expected.size()) != chained->hash)
+        return "hash does not match the record (edited)";
+
+    record.kind = {};
+    if (const auto* kind = record.members.if_contains("kind")) {
+        if (!kind->is_string()) return "unknown record kind";
+        record.kind = view(kind->get_string());
+    }
+    const auto members = members_of(record.kind);
+    if (!members) return "unknown record kind \"" + std::string(record.kind) + "\"";
+    for (const auto& member : *members) {
+        const auto* value = record.members.if_contains(member.name);
+        if (value == nullptr || !has_type(*value, member.type))
+            return std::string(record.kind.empty() ? "request" : record.kind) + " record without a valid \"" +
+                   std::string(member.name) + "\"";
+    }
+    return {};
+}
+
+std::string seq_range(std::uint64_t first, std::uint64_t last) {
+    return std::to_string(first) + ".." + std::to_string(last);
+}
+
+std::string plural(std::uint64_t n, std::string_view word) {
+    return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
+}
+
+struct InputFile {
+    fs::path path;
+    std::string name;                        // as given: how messages name it
+    std::optional<std::uint64_t> first_seq;  // none: the file holds only a torn line
+};
+
+class Verifier {
+public:
+    explicit Verifier(const VerifyKey* key) : key_(key) {}
+
+    VerifyResult run(const std::vector<fs::path>& paths) {
+        auto files = read_first_lines(paths);
+        if (!files || !check_order(*files)) return std::move(result_);
+        for (const auto& file : *files)
+            if (!walk(file)) return std::move(result_);
+        if (torn_) {
+            // Only the last file can still hold an unaccounted torn line here.
+            result_.exit_code = verify_exit::torn_tail;
+            result_.problem = location(torn_->file, torn_->line) + "torn last line (" +
+                              plural(torn_->bytes, "byte") + "): the writer stopped mid-write";
+        }
+        summarise(files->size());
+        return std::move(result_);
+    }
+
+private:
+    struct TornLine {
+        std::string file;
+        std::uint64_t line = 0;
+        std::uint64_t bytes = 0;
+    };
+    struct FileEnd {
+        std::string name;      // as given
+        std::string basename;  // as rotation records name it
+        std::uint64_t bytes = 0;
+    };
+
+    static std::string location(std::string_view file, std::uint64_t line) {
+        return std::string(file) + ":" + std::to_string(line) + ": ";
+    }
+
+    bool tampered(std::string_view file, std::uint64_t line, std::string_view reason) {
+        result_.exit_code = verify_exit::tampered;
+        result_.problem = location(file, line) + std::string(reason);
+        result_.notes.clear();
+        result_.warnings.clear();
+        return false;
+    }
+
+    bool unreadable(const InputFile& file, int error) {
+        result_.exit_code = verify_exit::unreadable;
+        result_.problem = file.name + ": cannot read: " + std::generic_category().message(error);
+        result_.notes.clear();
+        result_.warnings.clear();
+        return false;
+    }
+
+    // The first line of every file gives its place in the chain. An unreadable file wins over
+    // any other problem: the set cannot be judged.
+    std::optional<std::vector<InputFile>> read_first_lines(const std::vector<fs::path>& paths) {
+        std::vector<InputFile> files;
+        std::optional<std::pair<std::string, std::string>> problem;  // file, reason
+        std::string line;
+        for (const auto& path : paths) {
+            InputFile file{path, path.string(), std::nullopt};
+            LineReader reader(path);
+            switch (reader.next(line)) {
+                case LineReader::Next::error:
+                    unreadable(file, reader.error());
+                    return std::nullopt;
+                case LineReader::Next::end: result_.notes.push_back(file.name + ": empty, ignored"); continue;
+                case LineReader::Next::too_long:
+                    if (!problem) problem.emplace(file.name, "line longer than 1 MiB");
+                    continue;
+                case LineReader::Next::torn: break;
+                case LineReader::Next::line:
+                    if (const auto chained = split_chained_line(line)) file.first_seq = chained->seq;
+                    else if (!problem) problem.emplace(file.name, "not a chained audit record");
+                    break;
+            }
+            files.push_back(std::move(file));
+        }
+        if (problem) {
+            tampered(problem->first, 1, problem->second);
+            return std::nullopt;
+        }
+        return files;
+    }
+
+    // Chain order: by first seq; a file holding only a torn line (a crash while writing its first
+    // line) can only be the last.
+    bool check_order(std::vector<InputFile>& files) {
+        std::stable_sort(files.begin(), files.end(), [](const InputFile& a, const InputFile& b) {
+            if (!a.first_seq || !b.first_seq) return a.first_seq.has_value() && !b.first_seq.has_value();
+            return *a.first_seq < *b.first_seq;
+        });
+        for (std::size_t i = 1; i < files.size(); ++i) {
+            if (files[i].first_seq && files[i].first_seq == files[i - 1].first_seq)
+                return tampered(files[i].name, 1,
+                                "starts at seq " + std::to_string(*files[i].first_seq) + " like " +
+                                    files[i - 1].name + " (a copy, or a file of another chain)");
+        }
+        return true;
+    }
+
+    bool walk(const InputFile& file) {
+        LineReader reader(file.path);
+        std::string line;
+        std::uint64_t line_number = 0;
+        for (auto next = reader.next(line); next != LineReader::Next::end; next = reader.next(line)) {
+            switch (next) {
+                case LineReader::Next::error: return unreadable(file, reader.error());
+                case LineReader::Next::too_long: return tampered(file.name, line_number + 1, "line longer than 1 MiB");
+                case LineReader::Next::line:
+                    ++line_number;
+                    if (!check_line(file, line_number, line)) return false;
+                    break;
+                case LineReader::Next::torn:
+                    // The next file's first record must account for it; this file has none, so an
+                    // earlier torn line is not accounted for.
+                    if (torn_) return torn_not_accounted("the next file has no complete record");
+                    torn_ = TornLine{file.name, line_number + 1, line.size()};
+                    break;
+                case LineReader::Next::end: break;
+            }
+        }
+        previous_ = FileEnd{file.name, file.path.filename().string(), reader.bytes_read()};
+        return true;
+    }
+
+    bool torn_not_accounted(std::string_view why) {
+        return tampered(torn_->file, torn_->line,
+                        "torn line (" + plural(torn_->bytes, "byte") + ") not accounted for: " + std::string(why));
+    }
+
+    bool check_line(const InputFile& file, std::uint64_t line_number, std::string_view line) {
+        Record record;
+        if (auto why = parse_record(line, sha_, record); !why.empty()) return tampered(file.name, line_number, why);
+        const auto& chained = record.chained;
+        const bool rotation = record.kind == "rotation";
+
+        if (rotation && line_number != 1)
+            return tampered(file.name, line_number, "rotation record inside a file (only a file's first record links)");
+        if (line_number == 1 && previous_) {
+            if (!check_link(file, record)) return false;
+        } else if (line_number == 1 && !chain_) {
+            if (rotation) {
+                result_.notes.push_back(file.name + " continues the chain from " +
+                                        std::string(string_of(record.members, "previous_file")) +
+                                        ", which was not given: seq " + seq_range(1, chained.seq - 1) +
+                                        " not checked");
+            } else if (chained.seq != 1 || chained.prev != kGenesisPrev) {
+                return tampered(file.name, line_number,
+                                "seq " + std::to_string(chained.seq) +
+                                    " neither starts a chain (seq 1, prev 64 zeros) nor continues one (a rotation "
+                                    "record)");
+            }
+        }
+        if (chain_) {
+            if (chained.seq != chain_->seq + 1)
+                return tampered(file.name, line_number,
+                                "seq " + std::to_string(chained.seq) + ", expected " + std::to_string(chain_->seq + 1) +
+                                    " (a record missing, duplicated or out of order)");
+            if (chained.prev != chain_->last_hash_view())
+                return tampered(file.name, line_number, "prev is not the hash of the record before it");
+        } else {
+            first_seq_ = chained.seq;
+            chain_.emplace();
+        }
+        chain_->seq = chained.seq;
+        std::copy(chained.hash.begin(), chained.hash.end(), chain_->last_hash.begin());
+        ++records_;
+
+        if (record.kind == "checkpoint" && !check_checkpoint(file, line_number, record)) return false;
+        if (record.kind == "gap")
+            result_.warnings.push_back(location(file.name, line_number) + "the writer dropped " +
+                                       plural(count_of(record.members.at("dropped")), "record") + " here");
+        return true;
+    }
+
+    // The first record of every file after the first links it to the file before it.
+    bool check_link(const InputFile& file, const Record& record) {
+        if (record.kind != "rotation")
+            return tampered(file.name, 1, "does not start with a rotation record linking it to " + previous_->name);
+        const auto named = string_of(record.members, "previous_file");
+        if (named != previous_->basename)
+            return tampered(file.name, 1,
+                            "rotation record links to \"" + std::string(named) + "\", but the file before it is " +
+                                previous_->name + " (a file missing from the set?)");
+        const auto bytes = count_of(record.members.at("previous_bytes"));
+        if (bytes != previous_->bytes)
+            return tampered(file.name, 1,
+                            "rotation record says " + previous_->name + " had " + plural(bytes, "byte") + ", it has " +
+                                std::to_string(previous_->bytes));
+        const auto torn_bytes = count_of(record.members.at("torn_bytes"));
+        if (torn_ && torn_bytes != torn_->bytes)
+            return torn_not_accounted(file.name + "'s rotation record says torn_bytes " + std::to_string(torn_bytes));
+        if (!torn_ && torn_bytes != 0)
+            return tampered(file.name, 1,
+                            "rotation record says " + previous_->name + " ends with " + plural(torn_bytes, "torn byte") +
+                                ", but its last line is complete");
+        if (torn_) {
+            result_.notes.push_back(location(torn_->file, torn_->line) + "torn line (" + plural(torn_->bytes, "byte") +
+                                    ", a crash mid-write) accounted for by " + file.name + "'s rotation record");
+            torn_.reset();
+        }
+        return true;
+    }
+
+    bool check_checkpoint(const InputFile& file, std::uint64_t line_number, const Record& record) {
+        if (key_ != nullptr) {
+            const auto key_id = string_of(record.members, "key_id");
+            if (key_id != key_->key_id())
+                return tampered(file.name, line_number,
+                                "checkpoint signed by another key (key_id " + std::string(key_id) + ")");
+            const auto message =
+                checkpoint_message(record.chained.seq, record.chained.prev, string_of(record.members, "ts"));
+            if (!key_->verify_hex(message, string_of(record.members, "sig")))
+                return tampered(file.name, line_number, "checkpoint signature does not verify");
+        }
+        ++checkpoints_;
+        last_checkpoint_ = std::make_pair(record.chained.seq, std::string(string_of(record.members, "ts")));
+        return true;
+    }
+
+    void summarise(std::size_t files) {
+        auto& notes = result_.notes;
+        if (records_ == 0) {
+            notes.push_back("no records");
+        } else {
+            notes.push_back(std::string(result_.exit_code == verify_exit::intact ? "intact" : "intact up to the torn "
+                                                                                              "last line") +
+                            ": " + plural(records_, "record") + " in " + plural(files, "file") + ", seq " +
+                            seq_range(first_seq_, chain_->seq));
+        }
+        if (key_ == nullptr) {
+            notes.push_back("checkpoint signatures not checked (no --public-key)");
+            return;
+        }
+        if (!last_checkpoint_) {
+            if (records_ > 0)
+                result_.warnings.push_back("no checkpoint: none of the " + plural(records_, "record") +
+                                           " is covered by a signature");
+            return;
+        }
+        const auto after = chain_->seq - last_checkpoint_->first;
+        notes.push_back(plural(checkpoints_, "checkpoint") + " verified with key_id " + key_->key_id() +
+                        "; the last at seq " + std::to_string(last_checkpoint_->first) + " (" +
+                        last_checkpoint_->second + "), followed by " + plural(after, "record"));
+        if (after > 0)
+            result_.warnings.push_back(plural(after, "record") + " after the last checkpoint (seq " +
+                                       std::to_string(last_checkpoint_->first) +
+                                       ") not covered by a signature: the gateway did not stop cleanly, or records "
+                                       "were cut from the end");
+    }
+
+    const VerifyKey* key_;
+    VerifyResult result_;
+    Sha256 sha_;
+    std::optional<ChainState> chain_;      // where the chain stands after the last record
+    std::uint64_t first_seq_ = 0;
+    std::uint64_t records_ = 0;
+    std::optional<FileEnd> previous_;      // the file walked before the current one
+    std::optional<TornLine> torn_;         // a torn line not yet accounted for
+    std::uint64_t checkpoints_ = 0;
+    std::optional<std::pair<std::uint64_t, std::string>> last_checkpoint_;  // seq, ts
+};
+
+}  // namespace
+
+VerifyResult verify_files(const std::vector<std::filesystem::path>& files, const VerifyKey* key) {
+    return Verifier(key).run(files);
+}
+
+}  // namespace giosg::audit

@@ -1,0 +1,163 @@
+#include "cli/audit_commands.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <initializer_list>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "audit/signing.hpp"
+#include "audit/verify.hpp"
+
+namespace giosg::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kUsageError = 2;
+
+int usage_error(std::ostream& err, std::string_view why) {
+    err << "giosg-gateway: audit " << why << "\n";
+    return kUsageError;
+}
+
+/// Splits `--name VALUE` / `--name=VALUE` options from positional arguments. Returns the error.
+struct Parsed {
+    std::optional<std::string> public_key;
+    std::optional<std::string> out;
+    std::vector<std::string> positional;
+};
+std::string parse(const std::vector<std::string>& args, std::initializer_list<std::string_view> allowed,
+                  Parsed& parsed) {
+    bool options_done = false;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const auto& arg = args[i];
+        if (options_done || arg.size() < 2 || !arg.starts_with("--")) {
+            parsed.positional.push_back(arg);
+            continue;
+        }
+        if (arg == "--") {
+            options_done = true;
+            continue;
+        }
+        const auto eq = arg.find('=');
+        const std::string name = arg.substr(0, eq);
+        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+            return args[0] + ": unknown option " + name;
+        std::string value;
+        if (eq != std::string::npos) value = arg.substr(eq + 1);
+        else if (i + 1 < args.size()) value = args[++i];
+        else return args[0] + ": option " + name + " needs a value";
+        auto& slot = name == "--public-key" ? parsed.public_key : parsed.out;
+        if (slot) return args[0] + ": option " + name + " given twice";
+        slot = value;
+    }
+    return {};
+}
+
+int verify(const Parsed& parsed, std::ostream& out, std::ostream& err) {
+    if (parsed.positional.empty()) return usage_error(err, "verify: no files given");
+    std::optional<audit::VerifyKey> key;
+    if (parsed.public_key) {
+        try {
+            key = audit::VerifyKey::load(*parsed.public_key);
+        } catch (const std::exception& e) {
+            err << "giosg-gateway: audit verify: " << e.what() << "\n";
+            return audit::verify_exit::unreadable;
+        }
+    }
+    const std::vector<fs::path> files(parsed.positional.begin(), parsed.positional.end());
+    const auto result = audit::verify_files(files, key ? &*key : nullptr);
+    if (!result.problem.empty()) err << result.problem << "\n";
+    for (const auto& note : result.notes) out << note << "\n";
+    for (const auto& warning : result.warnings) err << "warning: " << warning << "\n";
+    return result.exit_code;
+}
+
+/// Creates `file` with `mode`, failing when it exists (never overwrites a key).
+void write_new_file(const fs::path& file, std::string_view text, mode_t mode) {
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + file.string());
+    std::size_t written = 0;
+    while (written < text.size()) {
+        const auto n = ::write(fd, text.data() + written, text.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int error = errno;
+            ::close(fd);
+            throw std::system_error(error, std::generic_category(), "cannot write " + file.string());
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0)
+        throw std::system_error(errno, std::generic_category(), "cannot write " + file.string());
+}
+
+int keygen(const Parsed& parsed, std::ostream& out, std::ostream& err) {
+    if (!parsed.out) return usage_error(err, "keygen: --out PREFIX is required");
+    if (!parsed.positional.empty()) return usage_error(err, "keygen: unexpected argument " + parsed.positional.front());
+    const fs::path private_file = *parsed.out + ".key";
+    const fs::path public_file = *parsed.out + ".pub";
+    for (const auto& file : {private_file, public_file}) {
+        std::error_code ec;
+        if (fs::exists(fs::symlink_status(file, ec))) {
+            err << "giosg-gateway: audit keygen: " << file.string() << " exists; not overwriting it\n";
+            return 1;
+        }
+    }
+    try {
+        const auto pair = audit::generate_key_pair();
+        write_new_file(private_file, pair.private_pem, 0600);
+        try {
+            write_new_file(public_file, pair.public_pem, 0644);
+        } catch (...) {
+            std::error_code ec;
+            fs::remove(private_file, ec);  // no half pair
+            throw;
+        }
+        const auto key = audit::VerifyKey::load(public_file);
+        out << "key_id " << key.key_id() << "\n"
+            << "wrote " << private_file.string() << " (private, mode 0600: audit.signing_key_file) and "
+            << public_file.string() << " (for audit verify --public-key)\n";
+        return 0;
+    } catch (const std::exception& e) {
+        err << "giosg-gateway: audit keygen: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace
+
+std::string_view audit_usage() {
+    return "  giosg-gateway audit verify [--public-key FILE] FILE...\n"
+           "                                           verify audit files: hash chain, links between rotated\n"
+           "                                           files, checkpoint signatures (exit 0 intact, 1 tampered,\n"
+           "                                           2 unreadable, 3 intact but the last line is torn)\n"
+           "  giosg-gateway audit keygen --out PREFIX  write an Ed25519 key pair for signed checkpoints:\n"
+           "                                           PREFIX.key (mode 0600) and PREFIX.pub\n";
+}
+
+int run_audit_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    if (args.empty()) return usage_error(err, "needs a subcommand: verify or keygen");
+    Parsed parsed;
+    if (args[0] == "verify") {
+        if (auto why = parse(args, {"--public-key"}, parsed); !why.empty()) return usage_error(err, why);
+        return verify(parsed, out, err);
+    }
+    if (args[0] == "keygen") {
+        if (auto why = parse(args, {"--out"}, parsed); !why.empty()) return usage_error(err, why);
+        return keygen(parsed, out, err);
+    }
+    return usage_error(err, "unknown subcommand " + args[0]);
+}
+
+}  // namespace giosg::cli
