@@ -201,6 +201,11 @@ void AuditWriter::recover_chain() {
     const bool exists = fs::exists(path, ec);
     if (exists && fs::is_directory(path, ec))
         throw std::runtime_error("audit.path " + path.string() + " is a directory");
+    if (exists && !fs::is_regular_file(path, ec)) {
+        // /dev/null, a FIFO to a log shipper, ...: nothing to read back, rotate or fsync.
+        if (!open_file()) throw std::system_error(errno, std::generic_category(), "cannot open audit file " + path.string());
+        return;
+    }
     FileTail tail;
     if (exists) tail = read_tail(path);
     if (exists && tail.size > 0 && !tail.state && tail.torn_bytes == tail.size) {
@@ -269,7 +274,10 @@ bool AuditWriter::open_file() {
     const int fd = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0) return false;
     struct stat st {};
-    if (::fstat(fd, &st) == 0) file_bytes_ = static_cast<std::uint64_t>(st.st_size);
+    if (::fstat(fd, &st) == 0) {
+        file_bytes_ = static_cast<std::uint64_t>(st.st_size);
+        regular_file_ = S_ISREG(st.st_mode);
+    }
     fd_ = fd;
     return true;
 }
@@ -373,7 +381,7 @@ void AuditWriter::pass(bool final_pass) {
                          (options_.fsync == Fsync::batch && now - last_sync_ >= options_.fsync_interval);
         if (due) ok = sync();
     }
-    if (ok && !options_.to_stdout && !final_pass) {
+    if (ok && regular_file_ && !options_.to_stdout && !final_pass) {
         const bool by_size = options_.rotate_bytes != 0 && file_bytes_ >= options_.rotate_bytes;
         if ((rotation_requested_.load() || by_size) && now >= next_rotation_attempt_) {
             rotate(rotation_requested_.exchange(false) ? "signal" : "size");
@@ -432,7 +440,7 @@ bool AuditWriter::flush_pending() {
             spdlog::critical("audit: writing {} failed: {}; {} bytes of records held for retry",
                              options_.to_stdout ? std::string("stdout") : options_.path.string(), errno_text(error),
                              pending_.size());
-        if (!options_.to_stdout && data.size() != pending_.size() && ::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0)
+        if (regular_file_ && data.size() != pending_.size() && ::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0)
             spdlog::critical("audit: cannot cut {} back to its last complete line: {}", options_.path.string(),
                              errno_text(errno));
         set_healthy(false);
@@ -458,7 +466,7 @@ bool AuditWriter::flush_pending() {
 
 bool AuditWriter::sync() {
     last_sync_ = Clock::now();
-    if (options_.to_stdout || fd_ < 0) {
+    if (options_.to_stdout || fd_ < 0 || !regular_file_) {
         unsynced_ = false;
         return true;
     }

@@ -163,6 +163,7 @@ private:
     std::unique_ptr<SyslogShipper> syslog_;
     int fd_ = -1;
     std::uint64_t file_bytes_ = 0;          // complete lines in the current file
+    bool regular_file_ = false;             // not /dev/null or a FIFO: rotation and fsync apply
     audit::ChainState chain_;
     audit::Sha256 sha_;
     std::string pending_;                   // chained lines not yet written, in order

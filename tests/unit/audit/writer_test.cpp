@@ -352,6 +352,25 @@ TEST_F(AuditWriterIntegrity, AnUnusableSigningKeyIsAnErrorNamingTheSetting) {
     }
 }
 
+TEST_F(AuditWriterIntegrity, ACharacterDeviceIsNeverRotatedOrFsynced) {
+    auto o = options();
+    o.path = "/dev/null";
+    o.rotate_bytes = 4096;
+    o.fsync = AuditWriter::Fsync::always;
+    AuditWriter writer(o);
+    auto& ring = writer.add_producer();
+    writer.start();
+    for (int i = 0; i < 200; ++i) submit(writer, ring, i);
+    writer.request_rotation();
+    ASSERT_TRUE(eventually([&] { return writer.lines_written() == 200; }));
+    std::this_thread::sleep_for(30ms);
+    writer.stop();
+    EXPECT_TRUE(writer.healthy());
+    EXPECT_EQ(writer.rotations(), 0u);
+    EXPECT_TRUE(fs::is_character_file("/dev/null"));
+    EXPECT_FALSE(fs::exists("/dev/null.000000000200"));
+}
+
 // ---- durability --------------------------------------------------------------------------------
 
 TEST_F(AuditWriterIntegrity, AlwaysModeMakesEachTicketDurableAndSharesFsyncs) {
