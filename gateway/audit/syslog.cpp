@@ -244,6 +244,9 @@ void SyslogShipper::Impl::start() {
     asio::co_spawn(io, run(), [this](const std::exception_ptr& error) {
         run_finished = true;
         stop_timer.cancel();
+        // What may still be pending is not waited for: a lookup that was given up on (getaddrinfo
+        // cannot be cancelled) or the end of a closed connection's read.
+        io.stop();
         if (!error) return;
         try {
             std::rethrow_exception(error);
