@@ -588,8 +588,23 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
         if (!ec && !ex.recorded) ex.bytes_out += piece.size();
     };
 
-    co_await client_.write(ec, asio::buffer(head_out));
-    if (!ec && !body_.empty()) co_await write_piece(body_);
+    // Head and the buffered body leave in one gather write: one syscall, and with TCP_NODELAY one
+    // segment instead of two for a typical small answer.
+    if (body_.empty()) {
+        co_await client_.write(ec, asio::buffer(head_out));
+    } else {
+        if (chunked_out) {
+            append_hex(body_.size(), head_out);
+            head_out.append("\r\n");
+            co_await client_.write(ec, asio::buffer(head_out), asio::buffer(body_), asio::buffer("\r\n", 2));
+        } else {
+            co_await client_.write(ec, asio::buffer(head_out), asio::buffer(body_));
+        }
+        if (!ec) {
+            bytes_sent += body_.size();
+            if (!ex.recorded) ex.bytes_out += body_.size();
+        }
+    }
     bool upstream_broke = false;
     bool audit_failed = false;
     while (!ec && !reader.done()) {

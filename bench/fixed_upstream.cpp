@@ -1,0 +1,263 @@
+// bench-fixed-upstream: the fast upstream every peer of bench/run.sh forwards to.
+//
+// One thread, epoll, HTTP/1.1 keep-alive. Every request (any method, any path) gets the same
+// 200 answer with a fixed ~200-byte JSON body and a Content-Length. Pipelined requests are
+// answered in order; a request body announced by Content-Length is skipped (chunked request
+// bodies are not supported: none of the benchmark peers sends one). "Connection: close" is
+// honoured. The point is to cost as little as possible so that what the harness measures is
+// the proxy in front of it.
+//
+// With --auth VALUE every request whose Authorization header is not exactly VALUE gets a 401
+// instead (so a proxy that fails to swap in the server token shows up as non-2xx in wrk).
+//
+//   bench-fixed-upstream PORT [--host HOST] [--auth VALUE]      (HOST defaults to 127.0.0.1)
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+constexpr std::string_view kBody =
+    R"({"id":"4bb5b0a2-1d7c-4a8e-9b2f-6f1c2f4e8a10","organization_id":"7f9e9580-095b-42c7-838c-c04e667b26f7",)"
+    R"("first_name":"Bench","last_name":"Upstream","email":"bench@example.com","is_active":true,"count":1}
+)";
+
+std::string make_response() {
+    std::string r = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ";
+    r += std::to_string(kBody.size());
+    r += "\r\n\r\n";
+    r += kBody;
+    return r;
+}
+
+const std::string kResponse = make_response();
+const std::string kUnauthorized =
+    "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 41\r\n\r\n"
+    "{\"detail\":\"bench upstream: wrong token\"}\n";
+std::string g_auth;  // expected Authorization value; empty = accept anything
+constexpr std::size_t kMaxHead = 64 * 1024;
+
+struct Conn {
+    int fd = -1;
+    std::string in;          // unparsed request bytes
+    std::size_t skip = 0;    // request-body bytes still to discard
+    std::string out;         // response bytes not yet written
+    bool close_after = false;
+    bool want_out = false;   // EPOLLOUT registered
+};
+
+bool ieq_prefix(std::string_view line, std::string_view name) {
+    if (line.size() < name.size()) return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        char c = line[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != name[i]) return false;
+    }
+    return true;
+}
+
+std::string_view trim(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) v.remove_suffix(1);
+    return v;
+}
+
+// Consumes complete requests from c.in, appending one response per request to c.out.
+// Returns false on a malformed or oversized head (the connection is then closed).
+bool process(Conn& c) {
+    std::size_t pos = 0;
+    for (;;) {
+        if (c.skip > 0) {
+            const std::size_t n = std::min(c.skip, c.in.size() - pos);
+            c.skip -= n;
+            pos += n;
+            if (c.skip > 0) break;
+        }
+        const std::string_view rest(c.in.data() + pos, c.in.size() - pos);
+        const std::size_t end = rest.find("\r\n\r\n");
+        if (end == std::string_view::npos) {
+            if (rest.size() > kMaxHead) return false;
+            break;
+        }
+        const std::string_view head = rest.substr(0, end + 2);
+        std::size_t content_length = 0;
+        bool close = false;
+        bool http10 = false;
+        bool auth_ok = g_auth.empty();
+        std::size_t line_start = 0;
+        bool first = true;
+        while (line_start < head.size()) {
+            std::size_t line_end = head.find("\r\n", line_start);
+            if (line_end == std::string_view::npos) line_end = head.size();
+            const std::string_view line = head.substr(line_start, line_end - line_start);
+            if (first) {
+                http10 = line.size() >= 8 && line.substr(line.size() - 8) == "HTTP/1.0";
+                first = false;
+            } else if (ieq_prefix(line, "content-length:")) {
+                const auto v = trim(line.substr(15));
+                content_length = std::strtoull(std::string(v).c_str(), nullptr, 10);
+            } else if (ieq_prefix(line, "connection:")) {
+                const auto v = trim(line.substr(11));
+                close = v.size() == 5 && ieq_prefix(v, "close");
+            } else if (!g_auth.empty() && ieq_prefix(line, "authorization:")) {
+                auth_ok = trim(line.substr(14)) == g_auth;
+            }
+            line_start = line_end + 2;
+        }
+        pos += end + 4;
+        c.skip = content_length;
+        c.out += auth_ok ? kResponse : kUnauthorized;
+        if (close || http10) {
+            c.close_after = true;
+            c.in.clear();
+            return true;
+        }
+    }
+    c.in.erase(0, pos);
+    return true;
+}
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: %s PORT [--host HOST] [--auth VALUE]\n", argv[0]);
+        return 2;
+    }
+    const int port = std::atoi(argv[1]);
+    const char* host = "127.0.0.1";
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (std::strcmp(argv[i], "--host") == 0) {
+            host = argv[i + 1];
+        } else if (std::strcmp(argv[i], "--auth") == 0) {
+            g_auth = argv[i + 1];
+        } else {
+            std::fprintf(stderr, "unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGINT, on_signal);
+
+    const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+        std::fprintf(stderr, "bad host %s\n", host);
+        return 2;
+    }
+    if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(lfd, 4096) != 0) {
+        std::perror("bind/listen");
+        return 1;
+    }
+    const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;  // the listener
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+    std::fprintf(stderr, "bench-fixed-upstream listening on %s:%d\n", host, port);
+
+    std::vector<epoll_event> events(1024);
+    std::vector<char> buf(64 * 1024);
+
+    auto close_conn = [&](Conn* c) {
+        ::epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, nullptr);
+        ::close(c->fd);
+        delete c;
+    };
+    // Writes what it can; returns false when the connection is finished or broken.
+    auto flush = [&](Conn* c) -> bool {
+        while (!c->out.empty()) {
+            const ssize_t n = ::send(c->fd, c->out.data(), c->out.size(), MSG_NOSIGNAL);
+            if (n > 0) {
+                c->out.erase(0, static_cast<std::size_t>(n));
+                continue;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                if (!c->want_out) {
+                    epoll_event e{};
+                    e.events = EPOLLIN | EPOLLOUT;
+                    e.data.ptr = c;
+                    ::epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
+                    c->want_out = true;
+                }
+                return true;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            return false;
+        }
+        if (c->want_out) {
+            epoll_event e{};
+            e.events = EPOLLIN;
+            e.data.ptr = c;
+            ::epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
+            c->want_out = false;
+        }
+        return !c->close_after;
+    };
+
+    while (!g_stop) {
+        const int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 500);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            std::perror("epoll_wait");
+            return 1;
+        }
+        for (int i = 0; i < n; ++i) {
+            if (events[i].data.ptr == nullptr) {
+                for (;;) {
+                    const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    if (fd < 0) break;
+                    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                    auto* c = new Conn;
+                    c->fd = fd;
+                    epoll_event e{};
+                    e.events = EPOLLIN;
+                    e.data.ptr = c;
+                    ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+                }
+                continue;
+            }
+            auto* c = static_cast<Conn*>(events[i].data.ptr);
+            bool alive = true;
+            if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+                for (;;) {
+                    const ssize_t r = ::recv(c->fd, buf.data(), buf.size(), 0);
+                    if (r > 0) {
+                        if (!c->close_after) c->in.append(buf.data(), static_cast<std::size_t>(r));
+                        if (static_cast<std::size_t>(r) < buf.size()) break;
+                        continue;
+                    }
+                    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+                    if (r < 0 && errno == EINTR) continue;
+                    alive = false;  // EOF or error
+                    break;
+                }
+                if (alive && !c->close_after && !process(*c)) alive = false;
+            }
+            if (alive) alive = flush(c);
+            if (!alive) close_conn(c);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,101 @@
+// Header rewrite: parse a typical client request head with the strict parser, then build the
+// head sent upstream the way server/session.cpp does (method, forwarded target, upstream Host,
+// server token, X-Request-Id, the client's end-to-end fields minus Authorization, Host,
+// X-Request-Id, Content-Length, Expect and hop-by-hop ones). Also the upstream response head.
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <string_view>
+
+#include "common.hpp"
+#include "http/head.hpp"
+#include "http/target.hpp"
+
+namespace {
+
+using namespace giosg;
+
+std::string typical_request() {
+    return std::string("GET /api/v5/orgs/") + bench::kOrg + "/users?page_size=50 HTTP/1.1\r\n"
+           "Host: giosg-gateway.internal:8080\r\n"
+           "User-Agent: python-requests/2.31.0\r\n"
+           "Accept-Encoding: gzip, deflate\r\n"
+           "Accept: application/json\r\n"
+           "Connection: keep-alive\r\n"
+           "Authorization: Token 3q2+7wAAAAB0aGlzIGlzIGEgYmVuY2gga2V5IQ\r\n"
+           "X-Request-Id: 7c3f1a52e0b94d2a9d3f5c8e1b2a4f60\r\n"
+           "Traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+           "\r\n";
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
+}
+
+void BM_ParseRequestHead(benchmark::State& state) {
+    const std::string raw = typical_request();
+    http::RequestHead head;
+    for (auto _ : state) {
+        head.clear();
+        auto r = http::parse_request_head(raw, 16384, head);
+        if (r.status != http::ParseStatus::complete) state.SkipWithError("not complete");
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * raw.size()));
+}
+BENCHMARK(BM_ParseRequestHead);
+
+void BM_RewriteRequestHead(benchmark::State& state) {
+    const std::string raw = typical_request();
+    const std::string upstream_authority = "service.giosg.com";
+    const std::string server_authorization = "Authorization: Token 0123456789abcdef0123456789abcdef01234567\r\n";
+    http::RequestHead head;
+    std::string out;
+    out.reserve(1024);
+    for (auto _ : state) {
+        head.clear();
+        const auto r = http::parse_request_head(raw, 16384, head);
+        const auto target = http::parse_target(head.target);
+        if (r.status != http::ParseStatus::complete || !target.ok) state.SkipWithError("rejected");
+        const auto id = head.find("X-Request-Id");
+        benchmark::DoNotOptimize(head.count("Authorization"));
+        benchmark::DoNotOptimize(head.find("Authorization"));
+        out.clear();
+        out.append(head.method).push_back(' ');
+        http::append_forward_target(target.target, out);
+        out.append(" HTTP/1.1\r\n");
+        append_field(out, "Host", upstream_authority);
+        out.append(server_authorization);
+        append_field(out, "X-Request-Id", id.value_or("0"));
+        for (const auto& field : head.fields) {
+            const auto name = field.name;
+            if (http::iequals(name, "Host") || http::iequals(name, "Authorization") ||
+                http::iequals(name, "X-Request-Id") || http::iequals(name, "Content-Length") ||
+                http::iequals(name, "Expect") || http::is_hop_by_hop(name) || head.connection_lists(name))
+                continue;
+            append_field(out, name, field.value);
+        }
+        out.append("\r\n");
+        benchmark::DoNotOptimize(out.data());
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * raw.size()));
+}
+BENCHMARK(BM_RewriteRequestHead);
+
+void BM_ParseResponseHead(benchmark::State& state) {
+    const std::string raw =
+        "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Fri, 27 Nov 2026 23:52:33 GMT\r\n"
+        "Content-Type: application/json\r\nContent-Length: 1234\r\nConnection: keep-alive\r\n"
+        "Vary: Accept, Cookie\r\nAllow: GET, POST, HEAD, OPTIONS\r\nX-Frame-Options: DENY\r\n\r\n";
+    http::ResponseHead head;
+    for (auto _ : state) {
+        head.clear();
+        auto r = http::parse_response_head(raw, 32768, false, head);
+        if (r.status != http::ParseStatus::complete) state.SkipWithError("not complete");
+        benchmark::DoNotOptimize(r);
+    }
+}
+BENCHMARK(BM_ParseResponseHead);
+
+}  // namespace

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Turns the raw per-run CSV of bench/run.sh into the results table (markdown + CSV).
+
+  report.py load RUNS_CSV META_FILE OUT_PREFIX   -> OUT_PREFIX.md, OUT_PREFIX.csv; prints the md
+  report.py idle ROWS_CSV META_FILE OUT_PREFIX   -> OUT_PREFIX-idle.md, OUT_PREFIX-idle.csv
+
+Every figure of the load table is the median over the repetitions of that cell, each metric taken
+on its own (the median p99 is the median of the runs' p99s). The ratio is the target's median
+req/s divided by nginx's median req/s for the same connections and mix.
+"""
+import csv
+import statistics
+import sys
+
+TARGET_ORDER = ["direct", "gateway", "nginx", "haproxy"]
+MIX_ORDER = ["allowed", "mixed"]
+
+
+def read_meta(path):
+    meta = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if "=" in line:
+                k, v = line.split("=", 1)
+                meta.append((k, v))
+    return meta
+
+
+def meta_block(meta):
+    return "\n".join(f"| {k} | {v} |" for k, v in meta)
+
+
+def ms(us):
+    return f"{us / 1000:.3f}"
+
+
+def load(runs_csv, meta_path, prefix):
+    with open(runs_csv, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    cells = {}
+    for r in rows:
+        cells.setdefault((r["target"], int(r["conns"]), r["mix"]), []).append(r)
+
+    def med(rs, key):
+        return statistics.median(float(r[key]) for r in rs)
+
+    out = []
+    for (target, conns, mix), rs in cells.items():
+        requests = sum(float(r["requests"]) for r in rs)
+        out.append({
+            "target": target, "conns": conns, "mix": mix, "runs": len(rs),
+            "rps": med(rs, "rps"), "p50_us": med(rs, "p50_us"), "p99_us": med(rs, "p99_us"),
+            "p999_us": med(rs, "p999_us"), "rss_kib": med(rs, "rss_kib"),
+            "non2xx_pct": 100.0 * sum(float(r["non2xx"]) for r in rs) / requests if requests else 0.0,
+            "errors": int(sum(float(r["errors"]) for r in rs)),
+        })
+    nginx = {(o["conns"], o["mix"]): o["rps"] for o in out if o["target"] == "nginx"}
+    for o in out:
+        base = nginx.get((o["conns"], o["mix"]))
+        o["ratio"] = o["rps"] / base if base else None
+
+    def order(o):
+        t = TARGET_ORDER.index(o["target"]) if o["target"] in TARGET_ORDER else 99
+        m = MIX_ORDER.index(o["mix"]) if o["mix"] in MIX_ORDER else 99
+        return (m, o["conns"], t)
+
+    out.sort(key=order)
+    header = ("| target | conns | mix | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | "
+              "vs nginx | non-2xx % | errors | runs |")
+    lines = [header, "|" + "---|" * 12]
+    for o in out:
+        ratio = f"{o['ratio']:.2f}" if o["ratio"] is not None else "–"
+        lines.append(
+            f"| {o['target']} | {o['conns']} | {o['mix']} | {o['rps']:.0f} | {ms(o['p50_us'])} | "
+            f"{ms(o['p99_us'])} | {ms(o['p999_us'])} | {o['rss_kib'] / 1024:.1f} | {ratio} | "
+            f"{o['non2xx_pct']:.1f} | {o['errors']} | {o['runs']} |")
+    meta = read_meta(meta_path)
+    md = ("# giosg-gateway load benchmark\n\n"
+          "| | |\n|---|---|\n" + meta_block(meta) + "\n\n" + "\n".join(lines) + "\n\n"
+          "Medians over the runs of each cell. Latencies from wrk (p99.9 via its Lua `done`); "
+          "peak RSS is VmHWM of the proxy's processes (nginx: master + worker), a fresh process per "
+          "run; `vs nginx` is req/s over nginx's req/s for the same conns and mix; `non-2xx %` "
+          "should be 0 for `allowed` and 50 for `mixed` (25 % 405 + 25 % 401); `errors` are wrk "
+          "socket errors and timeouts. `direct` is wrk straight to the upstream (the ceiling), "
+          "measured for `allowed` only.\n")
+    with open(prefix + ".md", "w", encoding="utf-8") as f:
+        f.write(md)
+    with open(prefix + ".csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["target", "conns", "mix", "rps_median", "p50_ms", "p99_ms", "p999_ms",
+                    "peak_rss_mib", "ratio_to_nginx", "non2xx_pct", "errors", "runs"])
+        for o in out:
+            w.writerow([o["target"], o["conns"], o["mix"], f"{o['rps']:.1f}", ms(o["p50_us"]),
+                        ms(o["p99_us"]), ms(o["p999_us"]), f"{o['rss_kib'] / 1024:.2f}",
+                        f"{o['ratio']:.3f}" if o["ratio"] is not None else "",
+                        f"{o['non2xx_pct']:.2f}", o["errors"], o["runs"]])
+    print(md)
+
+
+def idle(rows_csv, meta_path, prefix):
+    with open(rows_csv, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    lines = ["| target | connections held | failed | RSS before MiB | RSS held MiB | VmHWM MiB | "
+             "KiB per connection | closed by proxy | target ≤ 200 MiB |", "|" + "---|" * 9]
+    for r in rows:
+        held = int(r["held"])
+        before = float(r["rss_before_kib"])
+        after = float(r["rss_held_kib"])
+        per = (after - before) / held if held else 0.0
+        verdict = ""
+        if r["target"] == "gateway":
+            verdict = "pass" if after <= 200 * 1024 else "FAIL"
+        lines.append(f"| {r['target']} | {held} | {r['failed']} | {before / 1024:.1f} | "
+                     f"{after / 1024:.1f} | {float(r['hwm_kib']) / 1024:.1f} | {per:.1f} | "
+                     f"{r['closed_by_peer']} | {verdict} |")
+    meta = read_meta(meta_path)
+    md = ("# giosg-gateway idle-connection memory\n\n| | |\n|---|---|\n" + meta_block(meta) + "\n\n" +
+          "\n".join(lines) + "\n\n"
+          "Each connection sent one authenticated keep-alive request (200) and then stayed idle. "
+          "RSS is VmRSS of the proxy's processes (nginx: master + worker) after one request "
+          "(before) and with every connection held (held); KiB per connection = (held − before) "
+          "/ connections held.\n")
+    with open(prefix + "-idle.md", "w", encoding="utf-8") as f:
+        f.write(md)
+    with open(prefix + "-idle.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(list(rows[0].keys()) if rows else [])
+        for r in rows:
+            w.writerow(list(r.values()))
+    print(md)
+
+
+def main():
+    if len(sys.argv) != 5 or sys.argv[1] not in ("load", "idle"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    (load if sys.argv[1] == "load" else idle)(*sys.argv[2:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

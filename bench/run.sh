@@ -1,0 +1,502 @@
+#!/usr/bin/env bash
+# Load harness: giosg-gateway against nginx and HAProxy configured as the same gateway, all in
+# front of the same fixed-JSON upstream, under the same wrk load. See bench/README.md.
+#
+#   bench/run.sh [load]     req/s, p50/p99/p99.9 and peak RSS per target, conns and mix
+#   bench/run.sh idle       RSS with IDLE_CONNS idle keep-alive client connections
+#   bench/run.sh check      only the behaviour check of the three proxies
+#
+# Environment (defaults in brackets):
+#   DURATION [5]  seconds per measurement     WARMUP [1]  seconds of unmeasured load first
+#   REPEAT [3]    runs per cell (medians)     CONNS ["1 64 512"]   MIXES ["allowed mixed"]
+#   TARGETS ["direct gateway nginx haproxy"]  WRK_THREADS [1]
+#   AUDIT_FSYNC [batch]   audit.fsync of the gateway config, used when the gateway accepts it
+#   IDLE_CONNS [10000]    IDLE_TARGETS ["gateway nginx haproxy"]    IDLE_HOLD [3] seconds
+#   PROXY_CPUS / UPSTREAM_CPUS / LOAD_CPUS   taskset CPU lists (default: see pin_plan)
+#   BUILD [auto]  auto: build, fall back to existing binaries if the build fails; 0: never
+#   BUILD_DIR [build/release]   RESULTS_DIR [bench/results]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+MODE=${1:-load}
+
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+REPEAT=${REPEAT:-3}
+CONNS=${CONNS:-"1 64 512"}
+MIXES=${MIXES:-"allowed mixed"}
+TARGETS=${TARGETS:-"direct gateway nginx haproxy"}
+WRK_THREADS=${WRK_THREADS:-1}
+AUDIT_FSYNC=${AUDIT_FSYNC:-batch}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+IDLE_TARGETS=${IDLE_TARGETS:-"gateway nginx haproxy"}
+IDLE_HOLD=${IDLE_HOLD:-3}
+BUILD=${BUILD:-auto}
+BUILD_DIR=${BUILD_DIR:-$ROOT/build/release}
+RESULTS_DIR=${RESULTS_DIR:-$BENCH/results}
+CATALOGUE="$ROOT/policies/giosg-v5-endpoints.json"
+
+ORG=7f9e9580-095b-42c7-838c-c04e667b26f7
+BENCH_PATH="/api/v5/orgs/$ORG/users"   # GET, POST, OPTIONS in the catalogue; GET needs no scope
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
+case "$MODE" in load|idle|check) ;; *) die "unknown mode '$MODE' (load | idle | check)";; esac
+
+# ---------------------------------------------------------------------------------------------
+# Processes: everything started here is recorded and stopped on exit, whatever the exit.
+WORK=$(mktemp -d /tmp/giosg-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    sleep 0.3
+    for pid in "${PIDS[@]}"; do
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+forget_pid() {
+    local keep=() p
+    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+
+stop_pid() {  # stop_pid PID: TERM, wait up to 10 s, then KILL
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    forget_pid "$pid"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Tools: wrk, nginx (nginx-light), haproxy, python3 from Debian when missing.
+install_missing() {
+    local want=()
+    command -v wrk >/dev/null || want+=(wrk)
+    command -v nginx >/dev/null || want+=(nginx-light)
+    command -v haproxy >/dev/null || want+=(haproxy)
+    command -v python3 >/dev/null || want+=(python3)
+    command -v curl >/dev/null || want+=(curl)
+    command -v taskset >/dev/null || want+=(util-linux)
+    [ ${#want[@]} -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    log "installing ${want[*]}"
+    # Keep the packages' services from being started (nginx would take port 80): the same
+    # policy-rc.d container images use, only for this install and only if none exists.
+    local policy=/usr/sbin/policy-rc.d added_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+        $sudo chmod +x "$policy"
+        added_policy=1
+    fi
+    local rc=0
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${want[@]}" >&2 ||
+        { $sudo apt-get update >&2 &&
+          DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${want[@]}" >&2; } ||
+        rc=$?
+    [ "$added_policy" -eq 1 ] && $sudo rm -f "$policy"
+    [ "$rc" -eq 0 ] || die "apt-get install ${want[*]} failed"
+}
+
+GW="$BUILD_DIR/gateway/giosg-gateway"
+UPSTREAM_BIN="$BUILD_DIR/bench/bench-fixed-upstream"
+IDLE_BIN="$BUILD_DIR/bench/bench-idle-client"
+
+build() {
+    [ "$BUILD" = 0 ] && return 0
+    local ok=1
+    if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+        if [ "$BUILD_DIR" = "$ROOT/build/release" ]; then
+            (cd "$ROOT" && cmake --preset release >&2) || ok=0
+        else
+            cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2 || ok=0
+        fi
+    fi
+    if [ "$ok" = 1 ]; then
+        log "building giosg-gateway (Release) and the bench tools in $BUILD_DIR"
+        cmake --build "$BUILD_DIR" -j"$(nproc)" --target giosg-gateway bench-fixed-upstream bench-idle-client >&2 || ok=0
+    fi
+    if [ "$ok" = 0 ]; then
+        [ -x "$GW" ] && [ -x "$UPSTREAM_BIN" ] && [ -x "$IDLE_BIN" ] || die "build failed and no binaries in $BUILD_DIR"
+        log "WARNING: build failed; using the existing binaries in $BUILD_DIR (built $(date -u -r "$GW" +%FT%TZ))"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# CPU pinning. 2-3 CPUs: the proxy alone on CPU 1, wrk and the upstream share CPU 0.
+# 4 or more: proxy on 1, upstream on 2, wrk on 3 (CPU 0 left to the system).
+pin_plan() {
+    local n
+    n=$(nproc)
+    if [ "$n" -ge 4 ]; then
+        PROXY_CPUS=${PROXY_CPUS-1}; UPSTREAM_CPUS=${UPSTREAM_CPUS-2}; LOAD_CPUS=${LOAD_CPUS-3}
+    elif [ "$n" -ge 2 ]; then
+        PROXY_CPUS=${PROXY_CPUS-1}; UPSTREAM_CPUS=${UPSTREAM_CPUS-0}; LOAD_CPUS=${LOAD_CPUS-0}
+    else
+        PROXY_CPUS=${PROXY_CPUS-}; UPSTREAM_CPUS=${UPSTREAM_CPUS-}; LOAD_CPUS=${LOAD_CPUS-}
+    fi
+}
+# Command prefixes (arrays, not a function: a backgrounded function would be a subshell, and $!
+# would then be that subshell's pid instead of the process to measure and stop).
+pin_prefixes() {
+    PIN_PROXY=(); PIN_UPSTREAM=(); PIN_LOAD=()
+    [ -n "$PROXY_CPUS" ] && PIN_PROXY=(taskset -c "$PROXY_CPUS")
+    [ -n "$UPSTREAM_CPUS" ] && PIN_UPSTREAM=(taskset -c "$UPSTREAM_CPUS")
+    [ -n "$LOAD_CPUS" ] && PIN_LOAD=(taskset -c "$LOAD_CPUS")
+    return 0
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_http() {  # wait_http PORT PID: until something answers HTTP on PORT (10 s)
+    local port=$1 pid=$2 i code
+    for i in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/" || true)
+        [ "$code" != "000" ] && [ -n "$code" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+proc_kib() {  # proc_kib PID FIELD: FIELD (VmRSS, VmHWM) summed over PID and its children, KiB
+    local pid=$1 field=$2 total=0 p v
+    for p in "$pid" $(pgrep -P "$pid" || true); do
+        v=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The shared setup: keys, ports, upstream, configs.
+KEY=$(openssl rand -hex 24)
+SERVER_TOKEN="bench-server-token-$(openssl rand -hex 16)"
+IDLE_TIMEOUT_S=60
+[ "$MODE" = idle ] && IDLE_TIMEOUT_S=900
+
+raise_fd_limit() {
+    local hard
+    hard=$(ulimit -Hn)
+    [ "$hard" = unlimited ] && hard=1048576
+    ulimit -n "$hard" 2>/dev/null || true
+    FD_LIMIT=$(ulimit -n)
+    [ "$FD_LIMIT" = unlimited ] && FD_LIMIT=1048576
+    # Try for more than the hard limit (works as root with CAP_SYS_RESOURCE).
+    if [ "$FD_LIMIT" -lt 65536 ]; then
+        ulimit -Hn 65536 2>/dev/null && ulimit -n 65536 2>/dev/null && FD_LIMIT=65536 || true
+    fi
+}
+
+UPORT=""
+start_upstream() {
+    UPORT=$(free_port)
+    ${PIN_UPSTREAM[@]+"${PIN_UPSTREAM[@]}"} "$UPSTREAM_BIN" "$UPORT" --auth "Token $SERVER_TOKEN" >/dev/null 2>"$WORK/upstream.log" &
+    UPSTREAM_PID=$!
+    PIDS+=("$UPSTREAM_PID")
+    wait_http "$UPORT" "$UPSTREAM_PID" || die "the fixed upstream did not start: $(cat "$WORK/upstream.log")"
+}
+
+gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1)
+    local dir=$1 port=$2 with_fsync=$3 audit
+    if [ "$with_fsync" = 1 ]; then
+        audit="{ \"path\": \"$dir/audit.jsonl\", \"fsync\": \"$AUDIT_FSYNC\" }"
+    else
+        audit="{ \"path\": \"$dir/audit.jsonl\" }"
+    fi
+    cat >"$dir/gateway.json" <<EOF
+{
+  "listen": "127.0.0.1:$port",
+  "workers": 1,
+  "upstream": { "url": "http://127.0.0.1:$UPORT", "connect_timeout_ms": 3000, "timeout_ms": 30000 },
+  "credentials": { "bench": { "token_env": "GIOSG_BENCH_TOKEN" } },
+  "clients": {
+    "bench": {
+      "key_sha256": "$KEY_HASH",
+      "credential": "bench",
+      "scopes": ["settings", "users", "reports"],
+      "organizations": ["*"]
+    }
+  },
+  "policy": { "source": "file", "file": "$CATALOGUE", "refresh_s": 0 },
+  "audit": $audit,
+  "limits": { "max_header_bytes": 16384, "max_body_bytes": 10485760,
+              "header_timeout_ms": 10000, "idle_timeout_ms": $((IDLE_TIMEOUT_S * 1000)) }
+}
+EOF
+}
+
+AUDIT_WITH_FSYNC=0
+AUDIT_NOTE=""
+probe_gateway_config() {
+    local dir="$WORK/probe" out
+    mkdir -p "$dir"
+    KEY_HASH=$(printf '%s\n' "$KEY" | "$GW" hash-key)
+    gateway_config "$dir" 1 1
+    if out=$(GIOSG_BENCH_TOKEN=$SERVER_TOKEN "$GW" check --config "$dir/gateway.json" 2>&1); then
+        AUDIT_WITH_FSYNC=1
+        AUDIT_NOTE="audit to a file, fsync \"$AUDIT_FSYNC\""
+    else
+        gateway_config "$dir" 1 0
+        out=$(GIOSG_BENCH_TOKEN=$SERVER_TOKEN "$GW" check --config "$dir/gateway.json" 2>&1) ||
+            die "the bench gateway config is invalid: $out"
+        AUDIT_WITH_FSYNC=0
+        AUDIT_NOTE="audit to a file (this gateway does not accept audit.fsync; AUDIT_FSYNC=$AUDIT_FSYNC unused)"
+    fi
+    log "gateway audit config: $AUDIT_NOTE"
+}
+
+# start_target NAME -> sets TARGET_PID, TARGET_PORT, TARGET_DIR, TARGET_LOG
+start_target() {
+    local name=$1
+    TARGET_DIR="$WORK/$name-$RANDOM$RANDOM"
+    mkdir -p "$TARGET_DIR"
+    case "$name" in
+        direct)
+            TARGET_PORT=$UPORT
+            TARGET_PID=$UPSTREAM_PID
+            TARGET_LOG=""
+            return 0
+            ;;
+        gateway)
+            TARGET_PORT=$(free_port)
+            gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC"
+            TARGET_LOG="$TARGET_DIR/audit.jsonl"
+            GIOSG_BENCH_TOKEN=$SERVER_TOKEN ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} "$GW" serve --config "$TARGET_DIR/gateway.json" \
+                >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
+            ;;
+        nginx)
+            TARGET_PORT=$(free_port)
+            TARGET_LOG="$TARGET_DIR/access.jsonl"
+            python3 "$BENCH/gen_peers.py" nginx --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
+                --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
+                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" >/dev/null
+            ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} nginx -p "$TARGET_DIR" -c "$TARGET_DIR/nginx.conf" \
+                >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
+            ;;
+        haproxy)
+            TARGET_PORT=$(free_port)
+            TARGET_LOG="$TARGET_DIR/access.jsonl"
+            python3 "$BENCH/gen_peers.py" haproxy --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
+                --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
+                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" >/dev/null
+            # HAProxy cannot write a file itself: "log stdout" lines go to its stdout, a file here.
+            ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} haproxy -db -f "$TARGET_DIR/haproxy.cfg" \
+                >"$TARGET_LOG" 2>"$TARGET_DIR/stderr.log" &
+            ;;
+        *) die "unknown target $name" ;;
+    esac
+    TARGET_PID=$!
+    PIDS+=("$TARGET_PID")
+    if ! wait_http "$TARGET_PORT" "$TARGET_PID"; then
+        cat "$TARGET_DIR"/stderr.log >&2 || true
+        die "$name did not start"
+    fi
+}
+
+stop_target() {
+    [ "$1" = direct ] && return 0
+    stop_pid "$TARGET_PID"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Behaviour check: the three proxies answer the bench's requests alike.
+check_target() {
+    local name=$1 base="http://127.0.0.1:$TARGET_PORT" bad=0 code hdr
+    expect() {  # expect WHAT WANT GOT
+        if [ "$2" != "$3" ]; then
+            log "  $name: $1: expected $2, got $3"
+            bad=1
+        fi
+    }
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$base$BENCH_PATH")
+    expect "GET allowed (upstream saw the server token)" 200 "$code"
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: token $KEY" "$base/api/v5/users/me/")
+    expect "Token scheme, literal segment, trailing slash" 200 "$code"
+    hdr=$(curl -s -D - -o /dev/null -X DELETE -H "Authorization: Bearer $KEY" "$base$BENCH_PATH" | tr -d '\r')
+    expect "DELETE status" 405 "$(echo "$hdr" | awk 'NR==1 { print $2 }')"
+    expect "DELETE Allow" "GET, POST, OPTIONS" "$(echo "$hdr" | awk -F': ' 'tolower($1) == "allow" { print $2 }')"
+    hdr=$(curl -s -D - -o /dev/null -H "Authorization: Bearer not-a-valid-bench-key" "$base$BENCH_PATH" | tr -d '\r')
+    expect "bad key status" 401 "$(echo "$hdr" | awk 'NR==1 { print $2 }')"
+    expect "bad key WWW-Authenticate" 'Bearer realm="giosg-gateway"' \
+        "$(echo "$hdr" | awk -F': ' 'tolower($1) == "www-authenticate" { print $2 }')"
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${KEY^^}" "$base$BENCH_PATH")
+    [ "${KEY^^}" = "$KEY" ] || expect "key in the wrong case" 401 "$code"
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$base/api/v5/orgs/$ORG/no_such_thing")
+    expect "unknown endpoint" 404 "$code"
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$base/api/v5/no_such_thing")
+    expect "unknown endpoint without a key" 401 "$code"
+    hdr=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $KEY" "$base$BENCH_PATH" | tr -d '\r')
+    [ -n "$(echo "$hdr" | awk -F': ' 'tolower($1) == "x-request-id" { print $2 }')" ] || expect "X-Request-Id" present missing
+    sleep 0.1
+    return "$bad"
+}
+
+behaviour_check() {
+    local t failed=0
+    for t in gateway nginx haproxy; do
+        start_target "$t"
+        if check_target "$t"; then log "behaviour check $t: ok"; else failed=1; fi
+        stop_target "$t"
+    done
+    [ "$failed" = 0 ] || die "the proxies do not behave alike (see above); fix the configs before measuring"
+}
+
+# ---------------------------------------------------------------------------------------------
+machine_meta() {  # machine_meta FILE
+    local commit dirty cpu
+    commit=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+    dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo " (working tree has changes)" || true)
+    cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    {
+        echo "date=$(date -u +%FT%TZ)"
+        echo "host=$(hostname)"
+        echo "cpu=${cpu:-unknown} × $(nproc)"
+        echo "kernel=$(uname -r)"
+        echo "commit=$commit$dirty"
+        echo "gateway=$("$GW" --version 2>&1 | head -1), Release ($BUILD_DIR), 1 worker, $AUDIT_NOTE"
+        echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //'), 1 worker"
+        echo "haproxy=$(haproxy -v 2>&1 | head -1 | awk '{ print $3 }'), nbthread 1"
+        echo "wrk=$(wrk -v 2>&1 | head -1 | awk '{ print $2 }'), $WRK_THREADS thread(s)"
+        echo "pinning=proxy CPU ${PROXY_CPUS:-any}, upstream CPU ${UPSTREAM_CPUS:-any}, wrk CPU ${LOAD_CPUS:-any}"
+        if [ "$MODE" = load ]; then
+            echo "load=${DURATION} s per run after ${WARMUP} s warm-up, $REPEAT runs per cell, conns $CONNS"
+        else
+            echo "idle=$IDLE_CONNS connections, held $IDLE_HOLD s before reading RSS"
+        fi
+    } >"$1"
+}
+
+run_wrk() {  # run_wrk PORT CONNS MIX SECONDS AUTH -> "BENCH ..." line
+    local port=$1 conns=$2 mix=$3 secs=$4 auth=$5 threads=$WRK_THREADS
+    [ "$threads" -gt "$conns" ] && threads=$conns
+    local args=(-t"$threads" -c"$conns" -d"${secs}s" --timeout 5s)
+    if [ "$mix" = mixed ]; then
+        args+=(-s "$BENCH/wrk/mixed.lua")
+    else
+        args+=(-s "$BENCH/wrk/report.lua" -H "Authorization: $auth")
+    fi
+    BENCH_LUA_DIR="$BENCH/wrk" BENCH_KEY=$KEY BENCH_PATH=$BENCH_PATH \
+        ${PIN_LOAD[@]+"${PIN_LOAD[@]}"} wrk "${args[@]}" "http://127.0.0.1:$port$BENCH_PATH" | grep '^BENCH ' || true
+}
+
+field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+
+load_mode() {
+    local runs="$WORK/runs.csv" total=0 done_n=0 rep conns mix t auth line rss lines
+    echo "rep,target,conns,mix,requests,rps,p50_us,p99_us,p999_us,non2xx,errors,rss_kib,log_lines" >"$runs"
+    for rep in $(seq "$REPEAT"); do for conns in $CONNS; do for mix in $MIXES; do for t in $TARGETS; do
+        [ "$t" = direct ] && [ "$mix" != allowed ] && continue
+        total=$((total + 1))
+    done; done; done; done
+    log "$total measurements of ${DURATION}s (+${WARMUP}s warm-up) each"
+    for rep in $(seq "$REPEAT"); do
+        for conns in $CONNS; do
+            for mix in $MIXES; do
+                for t in $TARGETS; do
+                    [ "$t" = direct ] && [ "$mix" != allowed ] && continue
+                    done_n=$((done_n + 1))
+                    auth="Bearer $KEY"
+                    [ "$t" = direct ] && auth="Token $SERVER_TOKEN"
+                    start_target "$t"
+                    [ "$WARMUP" -gt 0 ] && run_wrk "$TARGET_PORT" "$conns" "$mix" "$WARMUP" "$auth" >/dev/null
+                    line=$(run_wrk "$TARGET_PORT" "$conns" "$mix" "$DURATION" "$auth")
+                    [ -n "$line" ] || die "wrk gave no result for $t conns=$conns mix=$mix"
+                    rss=$(proc_kib "$TARGET_PID" VmHWM)
+                    stop_target "$t"
+                    lines=""
+                    [ -n "$TARGET_LOG" ] && [ -f "$TARGET_LOG" ] && lines=$(wc -l <"$TARGET_LOG")
+                    [ "$t" != direct ] && rm -rf "$TARGET_DIR"
+                    echo "$rep,$t,$conns,$mix,$(field "$line" requests),$(field "$line" rps),$(field "$line" p50_us),$(field "$line" p99_us),$(field "$line" p999_us),$(field "$line" non2xx),$(field "$line" errors),$rss,$lines" >>"$runs"
+                    log "[$done_n/$total] run $rep $t conns=$conns $mix: $(field "$line" rps) req/s, p99 $(field "$line" p99_us) µs, non-2xx $(field "$line" non2xx), errors $(field "$line" errors), VmHWM ${rss} KiB, log lines ${lines:-–}"
+                done
+            done
+        done
+    done
+    local stamp prefix
+    stamp=$(date -u +%Y-%m-%d-%H%M%S)
+    mkdir -p "$RESULTS_DIR"
+    prefix="$RESULTS_DIR/$stamp-$(hostname -s)"
+    machine_meta "$WORK/meta.txt"
+    cp "$runs" "$prefix-runs.csv"
+    python3 "$BENCH/report.py" load "$runs" "$WORK/meta.txt" "$prefix"
+    log "written: $prefix.md, $prefix.csv, $prefix-runs.csv"
+}
+
+idle_mode() {
+    local rows="$WORK/idle.csv" t n out before held hwm ready closed i
+    echo "target,requested,held,failed,non200,rss_before_kib,rss_held_kib,hwm_kib,closed_by_peer" >"$rows"
+    for t in $IDLE_TARGETS; do
+        n=$IDLE_CONNS
+        if [ "$t" = haproxy ] && [ $(((FD_LIMIT - 200) / 2 - 100)) -lt "$n" ]; then
+            n=$(((FD_LIMIT - 200) / 2 - 100))
+            log "haproxy: its maxconn needs 2 fds per connection; fd limit $FD_LIMIT allows $n connections"
+        fi
+        start_target "$t"
+        curl -s -o /dev/null -H "Authorization: Bearer $KEY" "http://127.0.0.1:$TARGET_PORT$BENCH_PATH"
+        sleep 0.5
+        before=$(proc_kib "$TARGET_PID" VmRSS)
+        out="$WORK/idle-$t.out"
+        ${PIN_LOAD[@]+"${PIN_LOAD[@]}"} "$IDLE_BIN" 127.0.0.1 "$TARGET_PORT" "$n" "$BENCH_PATH" "$KEY" >"$out" 2>"$WORK/idle-$t.err" &
+        local client=$!
+        PIDS+=("$client")
+        for i in $(seq 3000); do
+            grep -q '^ready' "$out" && break
+            kill -0 "$client" 2>/dev/null || break
+            sleep 0.1
+        done
+        grep -q '^ready' "$out" || die "idle client did not finish connecting to $t: $(cat "$WORK/idle-$t.err")"
+        sleep "$IDLE_HOLD"
+        held=$(proc_kib "$TARGET_PID" VmRSS)
+        hwm=$(proc_kib "$TARGET_PID" VmHWM)
+        stop_pid "$client"
+        ready=$(grep '^ready' "$out")
+        closed=$(awk '/^closed_by_peer/ { print $2 }' "$out")
+        stop_target "$t"
+        rm -rf "$TARGET_DIR"
+        echo "$t,$n,$(echo "$ready" | awk '{ print $2 }'),$(echo "$ready" | awk '{ print $3 }'),$(echo "$ready" | awk '{ print $5 }'),$before,$held,$hwm,${closed:-0}" >>"$rows"
+        log "$t: $ready; VmRSS $before KiB -> $held KiB, VmHWM $hwm KiB"
+    done
+    local stamp prefix
+    stamp=$(date -u +%Y-%m-%d-%H%M%S)
+    mkdir -p "$RESULTS_DIR"
+    prefix="$RESULTS_DIR/$stamp-$(hostname -s)"
+    machine_meta "$WORK/meta.txt"
+    python3 "$BENCH/report.py" idle "$rows" "$WORK/meta.txt" "$prefix"
+    log "written: $prefix-idle.md, $prefix-idle.csv"
+}
+
+# ---------------------------------------------------------------------------------------------
+install_missing
+build
+pin_plan
+pin_prefixes
+raise_fd_limit
+[ "$MODE" = idle ] && [ "$FD_LIMIT" -lt $((IDLE_CONNS + 1024)) ] &&
+    log "WARNING: open-file limit $FD_LIMIT is low for $IDLE_CONNS connections"
+log "work dir $WORK; pinning: proxy ${PROXY_CPUS:-any}, upstream ${UPSTREAM_CPUS:-any}, wrk ${LOAD_CPUS:-any}; fd limit $FD_LIMIT"
+start_upstream
+probe_gateway_config
+behaviour_check
+case "$MODE" in
+    load) load_mode ;;
+    idle) idle_mode ;;
+    check) log "behaviour check passed" ;;
+esac
