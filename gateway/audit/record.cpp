@@ -83,16 +83,28 @@ void append_json_escaped(std::string_view text, std::string& out) {
 }
 
 void append_rfc3339_ms(std::chrono::system_clock::time_point tp, std::string& out) {
+    // Per request: no gmtime_r (it takes glibc's time-zone lock) and no printf.
     using namespace std::chrono;
-    const auto ms_total = duration_cast<milliseconds>(tp.time_since_epoch()).count();
-    const std::time_t secs = static_cast<std::time_t>(ms_total / 1000);
-    const int ms = static_cast<int>(ms_total % 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    const auto n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-    out.append(buf, static_cast<std::size_t>(n));
+    const auto ms_total = duration_cast<milliseconds>(tp.time_since_epoch());
+    const auto day = floor<days>(ms_total);
+    const year_month_day date{sys_days(day)};
+    const auto in_day = ms_total - day;
+    const auto hour = static_cast<unsigned>(duration_cast<hours>(in_day).count());
+    const auto minute = static_cast<unsigned>(duration_cast<minutes>(in_day).count() % 60);
+    const auto second = static_cast<unsigned>(duration_cast<seconds>(in_day).count() % 60);
+    const auto milli = static_cast<unsigned>(in_day.count() % 1000);
+    char buf[] = "0000-00-00T00:00:00.000Z";
+    auto put = [&buf](std::size_t at, unsigned value, int digits) {
+        for (int i = digits - 1; i >= 0; --i, value /= 10) buf[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+    };
+    put(0, static_cast<unsigned>(static_cast<int>(date.year())) % 10000, 4);
+    put(5, static_cast<unsigned>(date.month()), 2);
+    put(8, static_cast<unsigned>(date.day()), 2);
+    put(11, hour, 2);
+    put(14, minute, 2);
+    put(17, second, 2);
+    put(20, milli, 3);
+    out.append(buf, sizeof buf - 1);
 }
 
 void append_audit_json(const AuditRecord& r, std::string& out) {

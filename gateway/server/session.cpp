@@ -453,7 +453,7 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
         upstream::Connection*& active;
         ~ClearActive() { active = nullptr; }
     } clear_active{upstream_};
-    http::ResponseHead response;
+    http::ResponseHead& response = response_;  // a member: its field vector keeps its capacity
     std::size_t response_head_bytes = 0;
     for (int attempt = 0;; ++attempt) {
         // (Two statements: GCC 12 miscompiles co_await inside a conditional expression.)

@@ -91,6 +91,7 @@ private:
     upstream::Connection* upstream_ = nullptr;  // the upstream exchange in flight, if any
     asio::steady_timer audit_wait_;             // commit_audit's wait; cancelled to wake it
     http::RequestHead head_;
+    http::ResponseHead response_;
     // Reused between requests so that a keep-alive connection allocates nothing in steady state.
     std::string upstream_head_;
     std::string body_;

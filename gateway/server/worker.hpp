@@ -58,7 +58,9 @@ struct Worker {
     std::size_t index;
     // Declared before ioc: sessions still alive when ioc is destroyed unregister from it then.
     std::unordered_set<Session*> sessions;      // for draining: idle ones are closed at once
-    asio::io_context ioc{1};
+    // One thread runs it and every socket and timer lives on that thread, so per-descriptor
+    // locking is switched off; posts from other threads (snapshot, audit progress) stay safe.
+    asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     tcp::acceptor acceptor{ioc};
     std::shared_ptr<const Snapshot> snapshot;   // replaced only on this worker's thread
     upstream::Pool pool;

@@ -22,6 +22,9 @@ namespace giosg::upstream {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
+
+/// A pooled connection released less than this long ago is reused without a liveness peek.
+inline constexpr std::chrono::milliseconds kTrustRecentlyUsed{1000};
 using tcp = asio::ip::tcp;
 using net::error_code;
 
@@ -46,7 +49,9 @@ public:
     /// Deadline for every operation started from now on.
     void expires_after(std::chrono::milliseconds timeout);
     /// True when the peer closed (or sent unsolicited bytes) while the connection sat idle.
-    [[nodiscard]] bool stale() const;
+    /// Whether a pooled connection must not be reused. One released less than
+    /// kTrustRecentlyUsed ago is checked without a syscall (see connection.cpp).
+    [[nodiscard]] bool stale(std::chrono::steady_clock::time_point now) const;
     void close() noexcept;
 
     net::ReadBuffer& buffer() noexcept { return buffer_; }
