@@ -1,6 +1,7 @@
 #include "server/session.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
@@ -85,11 +86,9 @@ void ClientStream::expires_after(std::chrono::milliseconds timeout) {
 }
 
 asio::awaitable<void> ClientStream::watchdog() {
-    // Ended by cancellation when the session finishes (the || in run_session).
-    co_await asio::this_coro::throw_if_cancelled(false);
     for (;;) {
         co_await deadline_.async_wait(use_nothrow);  // fires on expiry, or is cancelled by a re-arm
-        if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) co_return;
+        if (watchdog_stopped_) co_return;
         if (deadline_.expiry() <= asio::steady_timer::clock_type::now()) {
             timed_out_ = true;
             error_code ignored;
@@ -110,6 +109,11 @@ asio::awaitable<void> ClientStream::write(error_code& ec, asio::const_buffer a, 
     const std::array<asio::const_buffer, 3> buffers{a, b, c};
     auto [e, n] = co_await asio::async_write(socket_, buffers, use_nothrow);
     ec = (e == asio::error::operation_aborted && timed_out_) ? error_code(beast::error::timeout) : e;
+}
+
+void ClientStream::stop_watchdog() noexcept {
+    watchdog_stopped_ = true;
+    deadline_.cancel();
 }
 
 void ClientStream::close() noexcept {
@@ -200,11 +204,26 @@ void Session::close_if_idle() noexcept {
     }
 }
 
+namespace {
+// The watchdog runs as a coroutine of its own, not joined to the request loop with ||: that
+// would attach a cancellation slot to every I/O of the session (measured: an allocation and a
+// handler per operation). It reports its end through `done` and `finished`.
+asio::awaitable<void> watch(Session* session, bool* done, asio::steady_timer* finished) {
+    co_await session->watchdog();
+    *done = true;
+    finished->cancel();
+}
+}  // namespace
+
 asio::awaitable<void> run_session(Worker& worker, tcp::socket socket) {
-    using namespace asio::experimental::awaitable_operators;
     Session session(worker, std::move(socket));
-    // The watchdog lives exactly as long as the request loop: || cancels it when run() ends.
-    co_await (session.run() || session.watchdog());
+    bool watchdog_done = false;
+    asio::steady_timer watchdog_finished(worker.ioc, asio::steady_timer::time_point::max());
+    asio::co_spawn(worker.ioc, watch(&session, &watchdog_done, &watchdog_finished), asio::detached);
+    co_await session.run();
+    // The watchdog points into `session`: let it end before the session does.
+    session.stop_watchdog();
+    if (!watchdog_done) co_await watchdog_finished.async_wait(use_nothrow);
 }
 
 asio::awaitable<void> Session::run() {

@@ -34,8 +34,10 @@ public:
                                 asio::const_buffer c = {});
     /// Deadline for the operations started from now on (until the next call).
     void expires_after(std::chrono::milliseconds timeout);
-    /// Runs alongside the session; cancels the pending I/O when the deadline passes.
+    /// Runs alongside the session; cancels the pending I/O when the deadline passes. Ends after
+    /// stop_watchdog().
     asio::awaitable<void> watchdog();
+    void stop_watchdog() noexcept;
     void close() noexcept;
     tcp::socket& socket() noexcept { return socket_; }
 
@@ -43,6 +45,7 @@ private:
     tcp::socket socket_;
     asio::steady_timer deadline_;
     bool timed_out_ = false;
+    bool watchdog_stopped_ = false;
 };
 
 class Session {
@@ -54,6 +57,7 @@ public:
 
     asio::awaitable<void> run();
     asio::awaitable<void> watchdog() { return client_.watchdog(); }
+    void stop_watchdog() noexcept { client_.stop_watchdog(); }
     /// Closes the connection if it is waiting for a next request (draining).
     void close_if_idle() noexcept;
     /// Closes the client connection and any upstream exchange in flight (drain period over);
