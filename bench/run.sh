@@ -11,6 +11,8 @@
 #   REPEAT [3]    runs per cell (medians)     CONNS ["1 64 512"]   MIXES ["allowed mixed"]
 #   TARGETS ["direct gateway nginx haproxy"]  WRK_THREADS [1]
 #   AUDIT_FSYNC [batch]   audit.fsync of the gateway config, used when the gateway accepts it
+#   AUDIT_PATH  []        audit.path for the gateway instead of a file in the work dir; /dev/null
+#                         measures the gateway with records made (serialised, chained) but not stored
 #   IDLE_CONNS [10000]    IDLE_TARGETS ["gateway nginx haproxy"]    IDLE_HOLD [3] seconds
 #   PROXY_CPUS / UPSTREAM_CPUS / LOAD_CPUS   taskset CPU lists (default: see pin_plan)
 #   BUILD [auto]  auto: build, fall back to existing binaries if the build fails; 0: never
@@ -217,9 +219,9 @@ start_upstream() {
 gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1)
     local dir=$1 port=$2 with_fsync=$3 audit
     if [ "$with_fsync" = 1 ]; then
-        audit="{ \"path\": \"$dir/audit.jsonl\", \"fsync\": \"$AUDIT_FSYNC\" }"
+        audit="{ \"path\": \"${AUDIT_PATH:-$dir/audit.jsonl}\", \"fsync\": \"$AUDIT_FSYNC\" }"
     else
-        audit="{ \"path\": \"$dir/audit.jsonl\" }"
+        audit="{ \"path\": \"${AUDIT_PATH:-$dir/audit.jsonl}\" }"
     fi
     cat >"$dir/gateway.json" <<EOF
 {
@@ -252,7 +254,7 @@ probe_gateway_config() {
     gateway_config "$dir" 1 1
     if out=$(GIOSG_BENCH_TOKEN=$SERVER_TOKEN "$GW" check --config "$dir/gateway.json" 2>&1); then
         AUDIT_WITH_FSYNC=1
-        AUDIT_NOTE="audit to a file, fsync \"$AUDIT_FSYNC\""
+        AUDIT_NOTE="audit to ${AUDIT_PATH:-a file}, fsync \"$AUDIT_FSYNC\""
     else
         gateway_config "$dir" 1 0
         out=$(GIOSG_BENCH_TOKEN=$SERVER_TOKEN "$GW" check --config "$dir/gateway.json" 2>&1) ||
@@ -278,7 +280,7 @@ start_target() {
         gateway)
             TARGET_PORT=$(free_port)
             gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC"
-            TARGET_LOG="$TARGET_DIR/audit.jsonl"
+            TARGET_LOG="${AUDIT_PATH:-$TARGET_DIR/audit.jsonl}"
             GIOSG_BENCH_TOKEN=$SERVER_TOKEN ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} "$GW" serve --config "$TARGET_DIR/gateway.json" \
                 >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
             ;;
