@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 constexpr std::size_t kTailScanBytes = 1u << 20;  // a record line is far shorter than this
 constexpr auto kRotationRetry = std::chrono::seconds(1);
+constexpr auto kFallbackLockWait = std::chrono::milliseconds(100);
 
 std::string errno_text(int error) { return std::generic_category().message(error); }
 
@@ -302,7 +303,14 @@ std::uint64_t AuditWriter::submit(AuditRing& ring, std::string& line) noexcept {
     // Ring full (the disk is slower than the request rate): chain and write synchronously rather
     // than drop. Rare; it blocks this worker for one write (and one fsync under "always").
     try {
-        std::lock_guard lock(write_mutex_);
+        // Bounded: a worker must not hang behind a writer stuck in a slow fsync.
+        std::unique_lock lock(write_mutex_, kFallbackLockWait);
+        if (!lock.owns_lock()) {
+            fallback_dropped_.fetch_add(1, std::memory_order_relaxed);
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            line.clear();
+            return 0;
+        }
         chain_record(line);
         if (flush_pending() && options_.fsync == Fsync::always) sync();
     } catch (...) {
@@ -315,6 +323,7 @@ std::uint64_t AuditWriter::submit(AuditRing& ring, std::string& line) noexcept {
 
 void AuditWriter::request_rotation() noexcept {
     rotation_requested_.store(true);
+    wake_requested_.store(true);  // one prompt pass; the flag itself never keeps the writer awake
     std::lock_guard lock(wake_mutex_);
     wake_.notify_one();
 }
@@ -352,7 +361,7 @@ void AuditWriter::run() {
             std::unique_lock lock(wake_mutex_);
             writer_sleeping_.store(true);
             wake_.wait_for(lock, wait, [this] {
-                return stopping_ || wake_requested_.exchange(false) || rotation_requested_.load();
+                return stopping_ || wake_requested_.exchange(false);
             });
             writer_sleeping_.store(false);
             stop_now = stopping_;
@@ -365,13 +374,33 @@ void AuditWriter::run() {
 
 // One round: take what the workers queued, write, fsync, checkpoint, rotate, tell the waiters.
 void AuditWriter::pass(bool final_pass) {
+    const bool was_healthy = healthy();
+    // Records held from an outage go first, so that space freed since is used before new ones
+    // are queued behind them (and possibly dropped).
+    const bool held_written = flush_pending();
+    pending_dropped_ += fallback_dropped_.exchange(0);
     for (auto& ring : rings_) {
-        ring->drained_ += ring->drain([this](std::string& line) { chain_record(line); });
+        std::uint64_t ticket = ring->drained_;
+        std::uint64_t lost = 0;
+        ring->drain([&](std::string& line) {
+            ++ticket;
+            if (!chain_record(line)) lost = ticket;
+        });
+        ring->drained_ = ticket;
+        if (lost != 0) ring->lost_through_.store(lost, std::memory_order_release);
     }
     const auto now = Clock::now();
-    const bool was_healthy = healthy();
-    bool ok = flush_pending();
-    if (signer_ && ok && chain_.seq > checkpoint_seq_ &&
+    bool ok = held_written && flush_pending();
+    if (rotation_requested_.load() && (!regular_file_ || options_.to_stdout)) {
+        rotation_requested_.store(false);
+        spdlog::info("audit: rotation requested, but {} is not a regular file; nothing to rotate",
+                     options_.to_stdout ? std::string("stdout") : options_.path.string());
+    }
+    const bool rotation_due = regular_file_ && !options_.to_stdout && !final_pass && now >= next_rotation_attempt_ &&
+                              (rotation_requested_.load() ||
+                               (options_.rotate_bytes != 0 && file_bytes_ >= options_.rotate_bytes));
+    // A rotation writes its own checkpoint: then the sealed file always ends with one.
+    if (signer_ && ok && !rotation_due && chain_.seq > checkpoint_seq_ &&
         (final_pass || now - last_checkpoint_ >= options_.checkpoint_interval)) {
         append_checkpoint(final_pass ? "shutdown" : "interval");
         ok = flush_pending();
@@ -381,23 +410,20 @@ void AuditWriter::pass(bool final_pass) {
                          (options_.fsync == Fsync::batch && now - last_sync_ >= options_.fsync_interval);
         if (due) ok = sync();
     }
-    if (ok && regular_file_ && !options_.to_stdout && !final_pass) {
-        const bool by_size = options_.rotate_bytes != 0 && file_bytes_ >= options_.rotate_bytes;
-        if ((rotation_requested_.load() || by_size) && now >= next_rotation_attempt_) {
-            rotate(rotation_requested_.exchange(false) ? "signal" : "size");
-            ok = healthy();
-        }
+    if (ok && rotation_due) {
+        rotate(rotation_requested_.exchange(false) ? "signal" : "size");
+        ok = healthy();
     }
     if (ok) set_healthy(true);
     publish_durability(was_healthy != healthy());
 }
 
-void AuditWriter::chain_record(std::string_view object_line) {
+bool AuditWriter::chain_record(std::string_view object_line) {
     if (pending_.size() >= options_.max_pending_bytes) {
         // Writes have been failing for long: bound the memory. The gap record tells the reader.
         ++pending_dropped_;
         dropped_.fetch_add(1, std::memory_order_relaxed);
-        return;
+        return false;
     }
     if (pending_dropped_ != 0) {
         std::string fields = "\"kind\":\"gap\",";
@@ -408,6 +434,7 @@ void AuditWriter::chain_record(std::string_view object_line) {
         chain_fields(fields);
     }
     audit::append_chained_object(chain_, sha_, object_line, pending_);
+    return true;
 }
 
 void AuditWriter::chain_fields(std::string_view fields) { audit::append_chained(chain_, sha_, fields, pending_); }
@@ -440,9 +467,13 @@ bool AuditWriter::flush_pending() {
             spdlog::critical("audit: writing {} failed: {}; {} bytes of records held for retry",
                              options_.to_stdout ? std::string("stdout") : options_.path.string(), errno_text(error),
                              pending_.size());
-        if (regular_file_ && data.size() != pending_.size() && ::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0)
+        if (!regular_file_) {
+            // A pipe or terminal cannot be cut back: what went out stays out, the rest is retried.
+            pending_.erase(0, pending_.size() - data.size());
+        } else if (data.size() != pending_.size() && ::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) {
             spdlog::critical("audit: cannot cut {} back to its last complete line: {}", options_.path.string(),
                              errno_text(errno));
+        }
         set_healthy(false);
         return false;
     }

@@ -49,6 +49,9 @@ public:
 
     /// How many of this ring's records are on disk (fsynced under "always"); set by the writer.
     [[nodiscard]] std::uint64_t durable() const noexcept { return durable_.load(std::memory_order_acquire); }
+    /// The highest ticket whose record was dropped (queue bound during an outage); 0 if none.
+    /// A ticket at or below it may be counted in durable() without being on disk.
+    [[nodiscard]] std::uint64_t lost_through() const noexcept { return lost_through_.load(std::memory_order_acquire); }
     /// Called by the writer thread when durable() advanced or the writer's health changed
     /// ("always" mode only). The callback must be thread-safe (it posts to its worker).
     void set_progress_callback(std::function<void()> callback);
@@ -62,6 +65,7 @@ private:
     alignas(64) std::atomic<std::size_t> head_{0};  // next slot to write (producer)
     alignas(64) std::atomic<std::size_t> tail_{0};  // next slot to read (consumer)
     alignas(64) std::atomic<std::uint64_t> durable_{0};
+    std::atomic<std::uint64_t> lost_through_{0};
     std::uint64_t drained_ = 0;                     // writer thread only
     std::mutex callback_mutex_;                     // writer thread vs. registration
     std::function<void()> progress_;
@@ -118,7 +122,8 @@ public:
 
     /// Queues one finished record (a JSON object line). Returns the ticket to wait for under
     /// Fsync::always (see AuditRing::durable), or 0 when there is nothing to wait for: when the
-    /// ring is full the record is chained and written synchronously instead (slower, never lost).
+    /// ring is full the record is chained and written synchronously instead, waiting at most
+    /// 100 ms for the writer (beyond that it is dropped and counted in the next gap record).
     std::uint64_t submit(AuditRing& ring, std::string& line) noexcept;
 
     void start();
@@ -146,7 +151,7 @@ private:
     void run();
     // Everything below runs with write_mutex_ held.
     void pass(bool final_pass);
-    void chain_record(std::string_view object_line);
+    bool chain_record(std::string_view object_line);  // false: dropped (queue bound)
     void chain_fields(std::string_view fields);
     bool flush_pending();
     bool sync();
@@ -186,7 +191,8 @@ private:
 
     // Serialises the file, the chain and pending_ between the writer thread and the rare
     // ring-full fallback.
-    std::mutex write_mutex_;
+    std::timed_mutex write_mutex_;
+    std::atomic<std::uint64_t> fallback_dropped_{0};  // ring-full records that could not get the lock
     std::atomic<bool> healthy_{true};
     std::atomic<std::uint64_t> lines_written_{0};
     std::atomic<std::uint64_t> write_failures_{0};

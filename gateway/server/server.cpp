@@ -66,8 +66,9 @@ Worker::~Worker() { audit_ring.set_progress_callback({}); }
 
 void Worker::wake_audit_waiters() {
     const auto durable = audit_ring.durable();
+    const auto lost = audit_ring.lost_through();  // dropped records are counted, not written
     while (!audit_waiters.empty() && audit_waiters.front().ticket <= durable) {
-        *audit_waiters.front().durable = true;
+        *audit_waiters.front().durable = audit_waiters.front().ticket > lost;
         audit_waiters.front().timer->cancel();
         audit_waiters.pop_front();
     }

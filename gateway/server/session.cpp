@@ -477,7 +477,7 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
     for (int attempt = 0;; ++attempt) {
         // (Two statements: GCC 12 miscompiles co_await inside a conditional expression.)
         upstream::Pool::Lease lease;
-        if (attempt == 0) lease = co_await worker_.pool.acquire();
+        if (attempt == 0) lease = co_await worker_.pool.acquire(idempotent(ex.method));
         else lease = co_await worker_.pool.connect_new();
         if (!lease.connection) {
             const auto reason = lease.error == asio::error::timed_out ? Reason::upstream_timeout : Reason::upstream_unavailable;
@@ -751,6 +751,7 @@ asio::awaitable<bool> Session::commit_audit(Exchange& ex) {
     if (audit.fsync_mode() != AuditWriter::Fsync::always || ex.recorded) co_return true;
     const bool deny = worker_.snapshot->config->audit.on_failure == AuditConfig::OnFailure::deny;
     const auto ticket = record_audit(ex);
+    if (ticket != 0 && ticket <= worker_.audit_ring.lost_through()) co_return !deny;
     if (ticket == 0 || worker_.audit_ring.durable() >= ticket) co_return audit.healthy() || !deny;
     bool durable = false;
     // Bounded like any client write: a disk that hangs must not hold the connection forever.
@@ -758,7 +759,8 @@ asio::awaitable<bool> Session::commit_audit(Exchange& ex) {
     worker_.audit_waiters.push_back(AuditWaiter{ticket, &audit_wait_, &durable});
     co_await audit_wait_.async_wait(use_nothrow);
     std::erase_if(worker_.audit_waiters, [this](const AuditWaiter& w) { return w.timer == &audit_wait_; });
-    if (!durable) spdlog::error("audit: record of request {} is not on disk yet", ex.id());
+    // The writer logs the outage once; one line per request here would flood the log.
+    if (!durable) spdlog::debug("audit: record of request {} is not on disk yet", ex.id());
     co_return durable || !deny;
 }
 

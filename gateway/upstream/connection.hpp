@@ -49,9 +49,9 @@ public:
     /// Deadline for every operation started from now on.
     void expires_after(std::chrono::milliseconds timeout);
     /// True when the peer closed (or sent unsolicited bytes) while the connection sat idle.
-    /// Whether a pooled connection must not be reused. One released less than
-    /// kTrustRecentlyUsed ago is checked without a syscall (see connection.cpp).
-    [[nodiscard]] bool stale(std::chrono::steady_clock::time_point now) const;
+    /// Whether a pooled connection must not be reused. With `trust_recent`, one released less
+    /// than kTrustRecentlyUsed ago is checked without a syscall (see connection.cpp).
+    [[nodiscard]] bool stale(std::chrono::steady_clock::time_point now, bool trust_recent = true) const;
     void close() noexcept;
 
     net::ReadBuffer& buffer() noexcept { return buffer_; }
@@ -87,7 +87,9 @@ public:
 
     /// An idle connection if a live one is pooled, else a new one (resolve + connect + TLS
     /// within connect_timeout).
-    asio::awaitable<Lease> acquire();
+    /// `retryable`: the request may be retried on a new connection if this one turns out dead
+    /// (idempotent methods); only then is a recently used connection taken without a peek.
+    asio::awaitable<Lease> acquire(bool retryable = true);
     /// A fresh connection, never a pooled one (used for the retry after a stale reuse).
     asio::awaitable<Lease> connect_new();
     /// Returns a connection whose last response was read completely and may be kept alive.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <time.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -363,7 +364,13 @@ TEST_F(AuditWriterIntegrity, ACharacterDeviceIsNeverRotatedOrFsynced) {
     for (int i = 0; i < 200; ++i) submit(writer, ring, i);
     writer.request_rotation();
     ASSERT_TRUE(eventually([&] { return writer.lines_written() == 200; }));
-    std::this_thread::sleep_for(30ms);
+    // The request that cannot apply must not keep the writer awake (it once spun a core).
+    timespec before{}, after{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &before);
+    std::this_thread::sleep_for(200ms);
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &after);
+    const double cpu_ms = (after.tv_sec - before.tv_sec) * 1e3 + (after.tv_nsec - before.tv_nsec) / 1e6;
+    EXPECT_LT(cpu_ms, 60.0) << "the writer thread is busy while nothing happens";
     writer.stop();
     EXPECT_TRUE(writer.healthy());
     EXPECT_EQ(writer.rotations(), 0u);
