@@ -191,7 +191,7 @@ private:
 
     // Serialises the file, the chain and pending_ between the writer thread and the rare
     // ring-full fallback.
-    std::timed_mutex write_mutex_;
+    std::mutex write_mutex_;
     std::atomic<std::uint64_t> fallback_dropped_{0};  // ring-full records that could not get the lock
     std::atomic<bool> healthy_{true};
     std::atomic<std::uint64_t> lines_written_{0};
