@@ -11,10 +11,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -26,7 +24,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -49,8 +46,6 @@
 #include "auth/key_hash.hpp"
 #include "harness.hpp"
 
-extern char** environ;
-
 namespace giosg::testing {
 namespace {
 
@@ -65,27 +60,6 @@ const std::string kCatalogue = std::string(GIOSG_SOURCE_DIR) + "/policies/giosg-
 
 // A JSON value as text, for readable assertion messages (strings unquoted).
 std::string str(const json::value& v) { return v.is_string() ? std::string(v.get_string()) : json::serialize(v); }
-
-std::string read_text(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void write_text(const fs::path& file, std::string_view text) {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << text;
-}
-
-std::string shell_quote(std::string_view s) {
-    std::string q = "'";
-    for (char c : s) {
-        if (c == '\'') q += "'\\''";
-        else q += c;
-    }
-    return q + "'";
-}
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
@@ -291,22 +265,7 @@ std::set<std::string> request_ids(const std::vector<json::object>& records) {
 
 // ---- the real binary -------------------------------------------------------------------------
 
-struct RunResult {
-    int exit_code = -1;
-    std::string out, err;
-};
-
-RunResult run_binary(const fs::path& dir, const std::vector<std::string>& args) {
-    std::string cmd = "cd " + shell_quote(dir.string()) + " && timeout 20 " + shell_quote(GIOSG_GATEWAY_BIN);
-    for (const auto& a : args) cmd += " " + shell_quote(a);
-    cmd += " </dev/null >run.stdout 2>run.stderr";
-    const int status = std::system(cmd.c_str());
-    RunResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_text(dir / "run.stdout");
-    r.err = read_text(dir / "run.stderr");
-    return r;
-}
+RunResult run_binary(const fs::path& dir, const std::vector<std::string>& args) { return run_gateway(dir, args, 20s); }
 
 bool audit_command_missing(const RunResult& r) { return r.exit_code == 2 && contains(r.err, "unknown command audit"); }
 
@@ -338,72 +297,6 @@ fs::path write_gateway_config(const fs::path& dir, const std::string& upstream_u
                          "  \"audit\": {" + audit_members + "}\n}\n");
     return file;
 }
-
-// `giosg-gateway serve` as a child process; killed on destruction if the test did not stop it.
-class ServeProcess {
-public:
-    ServeProcess(const fs::path& config, const fs::path& dir) : stderr_file_(dir / "serve.stderr") {
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-        const std::string out = (dir / "serve.stdout").string();
-        const std::string err = stderr_file_.string();
-        posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        std::string bin = GIOSG_GATEWAY_BIN, cmd = "serve", flag = "--config", file = config.string();
-        char* argv[] = {bin.data(), cmd.data(), flag.data(), file.data(), nullptr};
-        const int rc = posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv, environ);
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) throw std::runtime_error("posix_spawn failed");
-    }
-    ~ServeProcess() {
-        if (pid_ > 0) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-        }
-    }
-    ServeProcess(const ServeProcess&) = delete;
-    ServeProcess& operator=(const ServeProcess&) = delete;
-
-    std::uint16_t wait_for_port(std::chrono::milliseconds timeout) {
-        const std::regex listening(R"(listening on 127\.0\.0\.1:(\d+))");
-        const auto deadline = Clock::now() + timeout;
-        while (Clock::now() < deadline) {
-            std::smatch match;
-            const std::string log = stderr_text();
-            if (std::regex_search(log, match, listening)) return static_cast<std::uint16_t>(std::stoi(match[1]));
-            if (exited()) return 0;
-            std::this_thread::sleep_for(20ms);
-        }
-        return 0;
-    }
-    void signal(int signo) {
-        if (pid_ > 0) kill(pid_, signo);
-    }
-    std::optional<int> signal_and_wait(int signo, std::chrono::milliseconds timeout) {
-        signal(signo);
-        const auto deadline = Clock::now() + timeout;
-        while (Clock::now() < deadline) {
-            if (exited()) return exit_code_;
-            std::this_thread::sleep_for(20ms);
-        }
-        return std::nullopt;
-    }
-    [[nodiscard]] std::string stderr_text() const { return read_text(stderr_file_); }
-
-private:
-    bool exited() {
-        if (pid_ <= 0) return true;
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        pid_ = -1;
-        return true;
-    }
-    fs::path stderr_file_;
-    pid_t pid_ = -1;
-    int exit_code_ = -1;
-};
 
 // A temporary folder removed with the object.
 struct TempDir {

@@ -3,24 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "auth/key_hash.hpp"
 #include "harness.hpp"
-
-extern char** environ;
 
 namespace giosg::testing {
 namespace {
@@ -39,33 +31,6 @@ const std::string kCatalogue = std::string(GIOSG_SOURCE_DIR) + "/policies/giosg-
 constexpr const char* kBillingKey = "billing-key-5e1f0a";
 const std::string kOwnedChats = std::string("/api/v5/orgs/") + kOrg + "/owned_chats";
 const std::string kOwnedChatsPattern = "/api/v5/orgs/<organization_id>/owned_chats";
-
-struct RunResult {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string read_text(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void write_text(const fs::path& file, std::string_view text) {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << text;
-}
-
-std::string shell_quote(std::string_view s) {
-    std::string q = "'";
-    for (char c : s) {
-        if (c == '\'') q += "'\\''";
-        else q += c;
-    }
-    return q + "'";
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> lines;
@@ -113,18 +78,10 @@ protected:
 
     const fs::path& dir() const { return dir_; }
 
-    /// Runs the binary with `args` (stdin from `input`), bounded by `timeout` seconds.
+    /// Runs the binary with `args` (stdin from `input`), bounded by 30 s.
     RunResult run(const std::vector<std::string>& args, const std::string& input = {}) {
         write_text(dir_ / "stdin.txt", input);
-        std::string cmd = "cd " + shell_quote(dir_.string()) + " && timeout 30 " + shell_quote(GIOSG_GATEWAY_BIN);
-        for (const auto& a : args) cmd += " " + shell_quote(a);
-        cmd += " <stdin.txt >stdout.txt 2>stderr.txt";
-        const int status = std::system(cmd.c_str());
-        RunResult r;
-        r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        r.out = read_text(dir_ / "stdout.txt");
-        r.err = read_text(dir_ / "stderr.txt");
-        return r;
+        return run_gateway(dir_, args, 30s, "stdin.txt");
     }
 
     /// Writes gateway.json (and the token file) into the test folder; returns its path.
@@ -422,74 +379,6 @@ TEST_F(Cli, PolicyFetchFromFailingUpstreamExitsOne) {
 }
 
 // --- serve -------------------------------------------------------------------------------------
-
-// The gateway as a child process; killed on destruction if the test did not stop it.
-class ServeProcess {
-public:
-    ServeProcess(const fs::path& config, const fs::path& dir) : stderr_file_(dir / "serve.stderr") {
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-        const std::string out = (dir / "serve.stdout").string();
-        const std::string err = stderr_file_.string();
-        posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        std::string bin = GIOSG_GATEWAY_BIN, cmd = "serve", flag = "--config", file = config.string();
-        char* argv[] = {bin.data(), cmd.data(), flag.data(), file.data(), nullptr};
-        const int rc = posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv, environ);
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) throw std::runtime_error("posix_spawn failed");
-    }
-    ~ServeProcess() {
-        if (pid_ > 0) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-        }
-    }
-    ServeProcess(const ServeProcess&) = delete;
-    ServeProcess& operator=(const ServeProcess&) = delete;
-
-    /// The port from the "listening on 127.0.0.1:PORT" log line; 0 if it did not appear in time.
-    std::uint16_t wait_for_port(std::chrono::milliseconds timeout) {
-        const std::regex listening(R"(listening on 127\.0\.0\.1:(\d+))");
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            std::smatch match;
-            const std::string log = stderr_text();
-            if (std::regex_search(log, match, listening)) return static_cast<std::uint16_t>(std::stoi(match[1]));
-            if (exited()) return 0;
-            std::this_thread::sleep_for(20ms);
-        }
-        return 0;
-    }
-
-    /// Sends `signo` and waits for the exit; the exit code, or nullopt when it did not exit in time.
-    std::optional<int> signal_and_wait(int signo, std::chrono::milliseconds timeout) {
-        kill(pid_, signo);
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (exited()) return exit_code_;
-            std::this_thread::sleep_for(20ms);
-        }
-        return std::nullopt;
-    }
-
-    [[nodiscard]] std::string stderr_text() const { return read_text(stderr_file_); }
-
-private:
-    bool exited() {
-        if (pid_ <= 0) return true;
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        pid_ = -1;
-        return true;
-    }
-
-    fs::path stderr_file_;
-    pid_t pid_ = -1;
-    int exit_code_ = -1;
-};
 
 TEST_F(Cli, ServeAnswersAndStopsCleanlyOnSigterm) {
     auto m = start_mock(25);

@@ -9,10 +9,16 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -24,6 +30,8 @@
 #include "server/server.hpp"
 #include "server/snapshot.hpp"
 #include "upstream/catalogue_fetch.hpp"
+
+extern char** environ;
 
 namespace giosg::testing {
 
@@ -319,6 +327,105 @@ Response request(std::uint16_t port, std::string_view method, std::string_view t
     if (!r) throw std::runtime_error("no response to " + std::string(method) + " " + std::string(target));
     return *r;
 }
+
+std::string read_text(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_text(const fs::path& file, std::string_view text) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << text;
+}
+
+std::string shell_quote(std::string_view s) {
+    std::string q = "'";
+    for (char c : s) {
+        if (c == '\'') q += "'\\''";
+        else q += c;
+    }
+    return q + "'";
+}
+
+RunResult run_gateway(const fs::path& dir, const std::vector<std::string>& args, std::chrono::seconds timeout,
+                      const std::string& stdin_file) {
+    std::string cmd = "cd " + shell_quote(dir.string()) + " && timeout " + std::to_string(timeout.count()) + " " +
+                      shell_quote(GIOSG_GATEWAY_BIN);
+    for (const auto& a : args) cmd += " " + shell_quote(a);
+    cmd += " <" + shell_quote(stdin_file) + " >stdout.txt 2>stderr.txt";
+    const int status = std::system(cmd.c_str());
+    RunResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_text(dir / "stdout.txt");
+    r.err = read_text(dir / "stderr.txt");
+    return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+ServeProcess::ServeProcess(const fs::path& config, const fs::path& dir) : stderr_file_(dir / "serve.stderr") {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    const std::string out = (dir / "serve.stdout").string();
+    const std::string err = stderr_file_.string();
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::string bin = GIOSG_GATEWAY_BIN, cmd = "serve", flag = "--config", file = config.string();
+    char* argv[] = {bin.data(), cmd.data(), flag.data(), file.data(), nullptr};
+    const int rc = posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error("posix_spawn failed");
+}
+
+ServeProcess::~ServeProcess() {
+    if (pid_ > 0) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+    }
+}
+
+std::uint16_t ServeProcess::wait_for_port(std::chrono::milliseconds timeout) {
+    const std::regex listening(R"(listening on 127\.0\.0\.1:(\d+))");
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::smatch match;
+        const std::string log = stderr_text();
+        if (std::regex_search(log, match, listening)) return static_cast<std::uint16_t>(std::stoi(match[1]));
+        if (exited()) return 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return 0;
+}
+
+void ServeProcess::signal(int signo) {
+    if (pid_ > 0) kill(pid_, signo);
+}
+
+std::optional<int> ServeProcess::signal_and_wait(int signo, std::chrono::milliseconds timeout) {
+    signal(signo);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (exited()) return exit_code_;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return std::nullopt;
+}
+
+std::string ServeProcess::stderr_text() const { return read_text(stderr_file_); }
+
+bool ServeProcess::exited() {
+    if (pid_ <= 0) return true;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    pid_ = -1;
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 bool iequals(std::string_view a, std::string_view b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {

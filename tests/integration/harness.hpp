@@ -4,6 +4,7 @@
 // and audit file. Clients speak raw bytes and parse answers with Beast (an implementation
 // independent of the gateway's own parser).
 #include <boost/json.hpp>
+#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -140,6 +142,58 @@ private:
 /// Sends one request with "Connection: close" and returns the response.
 Response request(std::uint16_t port, std::string_view method, std::string_view target,
                  const std::vector<std::pair<std::string, std::string>>& headers = {}, std::string_view body = {});
+
+/// The whole content of `file` (empty when it cannot be read).
+std::string read_text(const std::filesystem::path& file);
+
+/// Replaces the content of `file` with `text`.
+void write_text(const std::filesystem::path& file, std::string_view text);
+
+/// `s` in single quotes for /bin/sh.
+std::string shell_quote(std::string_view s);
+
+/// How a run of the gateway binary ended: the exit status (-1 unless it exited normally) and what
+/// it wrote to stdout and stderr.
+struct RunResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+/// Runs the gateway binary (GIOSG_GATEWAY_BIN) with `args` in `dir` through /bin/sh, bounded by
+/// `timeout` (timeout(1)), with stdin from `stdin_file` (relative to `dir`, or absolute);
+/// stdout and stderr are captured in `dir`/stdout.txt and `dir`/stderr.txt.
+RunResult run_gateway(const std::filesystem::path& dir, const std::vector<std::string>& args,
+                      std::chrono::seconds timeout, const std::string& stdin_file = "/dev/null");
+
+/// `giosg-gateway serve --config <config>` (GIOSG_GATEWAY_BIN) as a child process, with stdin
+/// from /dev/null and stdout / stderr in `dir`/serve.stdout and `dir`/serve.stderr; killed
+/// (SIGKILL) on destruction if the test did not stop it.
+class ServeProcess {
+public:
+    ServeProcess(const std::filesystem::path& config, const std::filesystem::path& dir);
+    ~ServeProcess();
+    ServeProcess(const ServeProcess&) = delete;
+    ServeProcess& operator=(const ServeProcess&) = delete;
+
+    /// The port from the "listening on 127.0.0.1:PORT" log line; 0 if it did not appear in time
+    /// (or the process exited first).
+    std::uint16_t wait_for_port(std::chrono::milliseconds timeout);
+    /// Sends `signo` while the process runs.
+    void signal(int signo);
+    /// Sends `signo` and waits for the exit; the exit code (128 + the signal when killed by one),
+    /// or nullopt when it did not exit in time. Signal 0 only waits.
+    std::optional<int> signal_and_wait(int signo, std::chrono::milliseconds timeout);
+    /// Everything the process has written to stderr so far.
+    [[nodiscard]] std::string stderr_text() const;
+
+private:
+    bool exited();
+
+    std::filesystem::path stderr_file_;
+    pid_t pid_ = -1;
+    int exit_code_ = -1;
+};
 
 /// ASCII case-insensitive equality (header names).
 bool iequals(std::string_view a, std::string_view b);
