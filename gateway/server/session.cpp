@@ -78,29 +78,11 @@ std::string format_remote(const tcp::socket& socket) {
 // ---------------------------------------------------------------------------------------------
 
 ClientStream::ClientStream(tcp::socket socket)
-    : socket_(std::move(socket)), deadline_(socket_.get_executor(), asio::steady_timer::time_point::max()) {}
-
-void ClientStream::expires_after(std::chrono::milliseconds timeout) {
-    timed_out_ = false;
-    deadline_.expires_after(timeout);  // wakes the watchdog, which then waits for the new expiry
-}
-
-asio::awaitable<void> ClientStream::watchdog() {
-    for (;;) {
-        co_await deadline_.async_wait(use_nothrow);  // fires on expiry, or is cancelled by a re-arm
-        if (watchdog_stopped_) co_return;
-        if (deadline_.expiry() <= asio::steady_timer::clock_type::now()) {
-            timed_out_ = true;
-            error_code ignored;
-            socket_.cancel(ignored);
-            deadline_.expires_at(asio::steady_timer::time_point::max());
-        }
-    }
-}
+    : socket_(std::move(socket)), deadline_(socket_.get_executor(), socket_, net::Deadline::OnExpiry::cancel) {}
 
 asio::awaitable<std::size_t> ClientStream::read_some(asio::mutable_buffer buffer, error_code& ec) {
     auto [e, n] = co_await socket_.async_read_some(buffer, use_nothrow);
-    ec = (e == asio::error::operation_aborted && timed_out_) ? error_code(beast::error::timeout) : e;
+    ec = (e == asio::error::operation_aborted && deadline_.expired()) ? error_code(beast::error::timeout) : e;
     co_return n;
 }
 
@@ -108,12 +90,7 @@ asio::awaitable<void> ClientStream::write(error_code& ec, asio::const_buffer a, 
                                           asio::const_buffer c) {
     const std::array<asio::const_buffer, 3> buffers{a, b, c};
     auto [e, n] = co_await asio::async_write(socket_, buffers, use_nothrow);
-    ec = (e == asio::error::operation_aborted && timed_out_) ? error_code(beast::error::timeout) : e;
-}
-
-void ClientStream::stop_watchdog() noexcept {
-    watchdog_stopped_ = true;
-    deadline_.cancel();
+    ec = (e == asio::error::operation_aborted && deadline_.expired()) ? error_code(beast::error::timeout) : e;
 }
 
 void ClientStream::close() noexcept {
@@ -204,26 +181,9 @@ void Session::close_if_idle() noexcept {
     }
 }
 
-namespace {
-// The watchdog runs as a coroutine of its own, not joined to the request loop with ||: that
-// would attach a cancellation slot to every I/O of the session (measured: an allocation and a
-// handler per operation). It reports its end through `done` and `finished`.
-asio::awaitable<void> watch(Session* session, bool* done, asio::steady_timer* finished) {
-    co_await session->watchdog();
-    *done = true;
-    finished->cancel();
-}
-}  // namespace
-
 asio::awaitable<void> run_session(Worker& worker, tcp::socket socket) {
     Session session(worker, std::move(socket));
-    bool watchdog_done = false;
-    asio::steady_timer watchdog_finished(worker.ioc, asio::steady_timer::time_point::max());
-    asio::co_spawn(worker.ioc, watch(&session, &watchdog_done, &watchdog_finished), asio::detached);
     co_await session.run();
-    // The watchdog points into `session`: let it end before the session does.
-    session.stop_watchdog();
-    if (!watchdog_done) co_await watchdog_finished.async_wait(use_nothrow);
 }
 
 asio::awaitable<void> Session::run() {

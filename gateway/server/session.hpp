@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "net/deadline.hpp"
 #include "net/io.hpp"
 #include "http/target.hpp"
 #include "policy/decision.hpp"
@@ -21,9 +22,9 @@ namespace beast = boost::beast;
 
 /// The client side of a connection with the read_some/write shape BodyReader expects.
 ///
-/// Deadlines are enforced by a watchdog (see watchdog()) that *cancels* the pending operation
-/// instead of closing the socket, as beast::tcp_stream would: after a slow request head the
-/// gateway must still be able to answer 408 on the same connection.
+/// An expired deadline *cancels* the pending operation instead of closing the socket, as
+/// beast::tcp_stream would: after a slow request head the gateway must still be able to answer
+/// 408 on the same connection.
 class ClientStream {
 public:
     explicit ClientStream(tcp::socket socket);
@@ -33,19 +34,13 @@ public:
     asio::awaitable<void> write(net::error_code& ec, asio::const_buffer a, asio::const_buffer b = {},
                                 asio::const_buffer c = {});
     /// Deadline for the operations started from now on (until the next call).
-    void expires_after(std::chrono::milliseconds timeout);
-    /// Runs alongside the session; cancels the pending I/O when the deadline passes. Ends after
-    /// stop_watchdog().
-    asio::awaitable<void> watchdog();
-    void stop_watchdog() noexcept;
+    void expires_after(std::chrono::milliseconds timeout) { deadline_.expires_after(timeout); }
     void close() noexcept;
     tcp::socket& socket() noexcept { return socket_; }
 
 private:
     tcp::socket socket_;
-    asio::steady_timer deadline_;
-    bool timed_out_ = false;
-    bool watchdog_stopped_ = false;
+    net::Deadline deadline_;  // after socket_: it points to it
 };
 
 class Session {
@@ -56,8 +51,6 @@ public:
     Session& operator=(const Session&) = delete;
 
     asio::awaitable<void> run();
-    asio::awaitable<void> watchdog() { return client_.watchdog(); }
-    void stop_watchdog() noexcept { client_.stop_watchdog(); }
     /// Closes the connection if it is waiting for a next request (draining).
     void close_if_idle() noexcept;
     /// Closes the client connection and any upstream exchange in flight (drain period over);

@@ -40,23 +40,29 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const UpstreamConfig& confi
 }
 
 Connection::Connection(asio::any_io_executor executor, asio::ssl::context* tls)
-    : stream_(tls ? decltype(stream_){std::in_place_index<1>, beast::tcp_stream(executor), *tls}
-                  : decltype(stream_){std::in_place_index<0>, executor}) {}
+    : stream_(tls ? decltype(stream_){std::in_place_index<1>, tcp::socket(executor), *tls}
+                  : decltype(stream_){std::in_place_index<0>, executor}),
+      deadline_(executor, lowest(), net::Deadline::OnExpiry::close) {}
 
-beast::tcp_stream& Connection::lowest() noexcept {
-    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream_);
+tcp::socket& Connection::lowest() noexcept {
+    return std::visit([](auto& s) -> tcp::socket& { return beast::get_lowest_layer(s); }, stream_);
 }
-const beast::tcp_stream& Connection::lowest() const noexcept {
-    return std::visit([](auto& s) -> const beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream_);
+const tcp::socket& Connection::lowest() const noexcept {
+    return std::visit([](auto& s) -> const tcp::socket& { return beast::get_lowest_layer(s); }, stream_);
+}
+
+// The deadline closed the socket under the operation: whatever error that gave is a timeout.
+error_code Connection::timed_out_or(const error_code& ec) const {
+    return ec && deadline_.expired() ? error_code(beast::error::timeout) : ec;
 }
 
 asio::awaitable<error_code> Connection::connect(const UpstreamUrl& url, const tcp::resolver::results_type& endpoints,
                                                 std::chrono::milliseconds timeout) {
-    auto& tcp_layer = lowest();
-    tcp_layer.expires_after(timeout);
-    auto [ec, ep] = co_await tcp_layer.async_connect(endpoints, use_nothrow);
-    if (ec) co_return ec;
-    tcp_layer.socket().set_option(tcp::no_delay(true));
+    auto& socket = lowest();
+    deadline_.expires_after(timeout);  // for the connect and the TLS handshake together
+    auto [ec, ep] = co_await asio::async_connect(socket, endpoints, use_nothrow);
+    if (ec) co_return timed_out_or(ec);
+    socket.set_option(tcp::no_delay(true), ec);
     if (auto* tls = std::get_if<1>(&stream_)) {
         error_code addr_ec;
         asio::ip::make_address(url.host, addr_ec);
@@ -67,14 +73,14 @@ asio::awaitable<error_code> Connection::connect(const UpstreamUrl& url, const tc
             co_return error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
         tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
         auto [hs_ec] = co_await tls->async_handshake(asio::ssl::stream_base::client, use_nothrow);
-        if (hs_ec) co_return hs_ec;
+        if (hs_ec) co_return timed_out_or(hs_ec);
     }
     co_return error_code{};
 }
 
 asio::awaitable<std::size_t> Connection::read_some(asio::mutable_buffer buffer, error_code& ec) {
     auto [e, n] = co_await std::visit([&](auto& s) { return s.async_read_some(buffer, use_nothrow); }, stream_);
-    ec = e;
+    ec = timed_out_or(e);
     co_return n;
 }
 
@@ -82,18 +88,16 @@ asio::awaitable<void> Connection::write(error_code& ec, asio::const_buffer a, as
                                         asio::const_buffer c) {
     const std::array<asio::const_buffer, 3> buffers{a, b, c};
     auto [e, n] = co_await std::visit([&](auto& s) { return asio::async_write(s, buffers, use_nothrow); }, stream_);
-    ec = e;
+    ec = timed_out_or(e);
 }
-
-void Connection::expires_after(std::chrono::milliseconds timeout) { lowest().expires_after(timeout); }
 
 bool Connection::stale(std::chrono::steady_clock::time_point now, bool trust_recent) const {
     if (!buffer_.empty()) return true;  // unsolicited bytes after a complete response
     // TLS: bytes may already sit decrypted inside OpenSSL, where the socket peek cannot see them.
     if (const auto* tls = std::get_if<1>(&stream_);
-        tls != nullptr && SSL_pending(const_cast<beast::ssl_stream<beast::tcp_stream>*>(tls)->native_handle()) > 0)
+        tls != nullptr && SSL_pending(const_cast<beast::ssl_stream<tcp::socket>*>(tls)->native_handle()) > 0)
         return true;
-    auto& socket = const_cast<beast::tcp_stream&>(lowest()).socket();
+    auto& socket = const_cast<tcp::socket&>(lowest());
     if (!socket.is_open()) return true;
     // Under load a connection comes back to the pool and goes out again within microseconds; a
     // peek then costs a syscall per request and almost never finds anything (upstreams close
@@ -110,8 +114,9 @@ bool Connection::stale(std::chrono::steady_clock::time_point now, bool trust_rec
 
 void Connection::close() noexcept {
     error_code ec;
-    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
-    lowest().socket().close(ec);
+    lowest().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().close(ec);
+    deadline_.cancel();
 }
 
 Pool::Pool(asio::any_io_executor executor, const UpstreamConfig& config, asio::ssl::context* tls, Options options)
@@ -192,6 +197,7 @@ void Pool::release(std::unique_ptr<Connection> connection) {
         idle_.pop_front();
     }
     connection->idle_since = std::chrono::steady_clock::now();
+    connection->clear_deadline();  // an idle connection's end is idle_ttl, checked at acquire
     connection->buffer().shrink(65536);
     idle_.push_back(std::move(connection));
 }

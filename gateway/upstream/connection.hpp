@@ -4,7 +4,6 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <atomic>
@@ -16,6 +15,7 @@
 #include <variant>
 
 #include "config/config.hpp"
+#include "net/deadline.hpp"
 #include "net/io.hpp"
 
 namespace giosg::upstream {
@@ -46,8 +46,11 @@ public:
     asio::awaitable<void> write(error_code& ec, asio::const_buffer a, asio::const_buffer b = {},
                                 asio::const_buffer c = {});
 
-    /// Deadline for every operation started from now on.
-    void expires_after(std::chrono::milliseconds timeout);
+    /// Deadline for every operation pending or started from now on; when it passes, the
+    /// connection is closed and the operation fails with beast::error::timeout.
+    void expires_after(std::chrono::milliseconds timeout) { deadline_.expires_after(timeout); }
+    /// No deadline (parked in the pool).
+    void clear_deadline() noexcept { deadline_.clear(); }
     /// True when the peer closed (or sent unsolicited bytes) while the connection sat idle.
     /// Whether a pooled connection must not be reused. With `trust_recent`, one released less
     /// than kTrustRecentlyUsed ago is checked without a syscall (see connection.cpp).
@@ -58,10 +61,12 @@ public:
     std::chrono::steady_clock::time_point idle_since{};
 
 private:
-    beast::tcp_stream& lowest() noexcept;
-    const beast::tcp_stream& lowest() const noexcept;
+    tcp::socket& lowest() noexcept;
+    const tcp::socket& lowest() const noexcept;
+    [[nodiscard]] error_code timed_out_or(const error_code& ec) const;
 
-    std::variant<beast::tcp_stream, beast::ssl_stream<beast::tcp_stream>> stream_;
+    std::variant<tcp::socket, beast::ssl_stream<tcp::socket>> stream_;
+    net::Deadline deadline_;  // after stream_: it points to its socket
     net::ReadBuffer buffer_;
 };
 
