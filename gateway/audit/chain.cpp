@@ -1,6 +1,6 @@
 #include "audit/chain.hpp"
 
-#include <openssl/evp.h>
+#include "auth/key_hash.hpp"
 
 #include <charconv>
 #include <cstdlib>
@@ -16,33 +16,16 @@ bool is_lower_hex(std::string_view s) noexcept {
     return true;
 }
 
-HashHex finish_hex(EVP_MD_CTX* ctx) {
-    unsigned char digest[32];
-    unsigned int length = 0;
-    if (EVP_DigestFinal_ex(ctx, digest, &length) != 1 || length != sizeof digest) std::abort();
+}  // namespace
+
+HashHex Sha256::hex_of(std::initializer_list<std::string_view> parts) {
+    const auto digest = sha256_of(parts);
     HashHex hex;
-    for (std::size_t i = 0; i < sizeof digest; ++i) {
+    for (std::size_t i = 0; i < digest.size(); ++i) {
         hex[2 * i] = kHex[digest[i] >> 4];
         hex[2 * i + 1] = kHex[digest[i] & 0xF];
     }
     return hex;
-}
-}  // namespace
-
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-    if (ctx_ == nullptr) std::abort();
-}
-
-Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
-
-HashHex Sha256::hex_of(std::initializer_list<std::string_view> parts) {
-    auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
-    // Only an allocation failure inside OpenSSL can make these fail; a chain with a wrong hash
-    // would be worse than stopping.
-    if (EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) std::abort();
-    for (const auto part : parts)
-        if (EVP_DigestUpdate(ctx, part.data(), part.size()) != 1) std::abort();
-    return finish_hex(ctx);
 }
 
 void append_chained(ChainState& state, Sha256& sha, std::string_view fields, std::string& out) {

@@ -23,18 +23,11 @@ inline constexpr std::string_view kGenesisPrev = "000000000000000000000000000000
 /// `,"hash":"` + 64 hex + `"}`: the suffix every chained line (without its '\n') ends with.
 inline constexpr std::size_t kHashSuffixSize = 9 + kHashHexSize + 2;
 
-/// Incremental SHA-256 with a reused OpenSSL context (the writer hashes every line).
+/// The chain's hash function (SHA-256, as hash-key's; see auth/key_hash.hpp).
 class Sha256 {
 public:
-    Sha256();
-    ~Sha256();
-    Sha256(const Sha256&) = delete;
-    Sha256& operator=(const Sha256&) = delete;
     /// Hex digest of the concatenation of `parts`.
     HashHex hex_of(std::initializer_list<std::string_view> parts);
-
-private:
-    void* ctx_;  // EVP_MD_CTX*
 };
 
 /// The position of a chain: the last line's seq and hash.

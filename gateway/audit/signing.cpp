@@ -11,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "auth/key_hash.hpp"
+
 namespace giosg::audit {
 
 namespace {
@@ -43,11 +45,8 @@ std::string key_id_of(EVP_PKEY* key) {
     std::size_t size = raw.size();
     if (EVP_PKEY_get_raw_public_key(key, raw.data(), &size) != 1 || size != raw.size())
         throw std::runtime_error("cannot read the Ed25519 public key");
-    unsigned char digest[32];
-    unsigned int length = 0;
-    if (EVP_Digest(raw.data(), raw.size(), digest, &length, EVP_sha256(), nullptr) != 1)
-        throw std::runtime_error("SHA-256 failed");
-    return hex(digest, 8);
+    const auto digest = sha256({reinterpret_cast<const char*>(raw.data()), raw.size()});
+    return hex(digest.data(), 8);
 }
 
 EVP_PKEY* read_pem(const std::string& text, bool private_key) {

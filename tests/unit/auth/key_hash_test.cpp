@@ -26,6 +26,16 @@ TEST(KeyHash, Sha256HashesEmbeddedNulBytes) {
     EXPECT_NE(sha256("a\0b"sv), sha256("ab"sv));
 }
 
+TEST(KeyHash, Sha256OfPartsHashesTheirConcatenation) {
+    // The two-block vector (56 bytes: padding needs a second block) in uneven and empty pieces.
+    const std::string_view whole = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    EXPECT_EQ(format_key_digest(sha256_of({whole.substr(0, 3), "", whole.substr(3, 47), whole.substr(50)})),
+              "sha256:" + std::string(kTwoBlockSha256));
+    EXPECT_EQ(format_key_digest(sha256_of({"a", "b", "c"})), "sha256:" + std::string(kAbcSha256));
+    EXPECT_EQ(format_key_digest(sha256_of({})), "sha256:" + std::string(kEmptySha256));
+    EXPECT_NE(sha256_of({"ab", "c"}), sha256_of({"ab", "d"}));
+}
+
 TEST(KeyHash, FormatIsPrefixedLowerCaseHex) {
     KeyDigest digest{};
     for (std::size_t i = 0; i < digest.size(); ++i) digest[i] = static_cast<std::uint8_t>(i * 8 + 0x0A);
