@@ -359,8 +359,10 @@ std::uint64_t AuditWriter::syslog_dropped() const noexcept { return syslog_ ? sy
 
 void AuditWriter::run() {
     if (syslog_) syslog_->start();
-    auto wait = options_.flush_interval;
-    if (options_.fsync == Fsync::batch) wait = std::min(wait, options_.fsync_interval);
+    auto idle_wait = options_.flush_interval;
+    if (options_.fsync == Fsync::batch) idle_wait = std::min(idle_wait, options_.fsync_interval);
+    const auto busy_wait = std::min(idle_wait, options_.busy_flush_interval);
+    auto wait = idle_wait;
     for (;;) {
         bool stop_now = false;
         {
@@ -374,17 +376,18 @@ void AuditWriter::run() {
         }
         if (stop_now) return;  // stop() makes the final pass
         std::lock_guard lock(write_mutex_);
-        pass(false);
+        wait = pass(false) != 0 ? busy_wait : idle_wait;
     }
 }
 
 // One round: take what the workers queued, write, fsync, checkpoint, rotate, tell the waiters.
-void AuditWriter::pass(bool final_pass) {
+std::size_t AuditWriter::pass(bool final_pass) {
     const bool was_healthy = healthy();
     // Records held from an outage go first, so that space freed since is used before new ones
     // are queued behind them (and possibly dropped).
     const bool held_written = flush_pending();
     pending_dropped_ += fallback_dropped_.exchange(0);
+    std::size_t taken = 0;
     for (auto& ring : rings_) {
         std::uint64_t ticket = ring->drained_;
         std::uint64_t lost = 0;
@@ -392,6 +395,7 @@ void AuditWriter::pass(bool final_pass) {
             ++ticket;
             if (!chain_record(line)) lost = ticket;
         });
+        taken += static_cast<std::size_t>(ticket - ring->drained_);
         ring->drained_ = ticket;
         if (lost != 0) ring->lost_through_.store(lost, std::memory_order_release);
     }
@@ -422,6 +426,7 @@ void AuditWriter::pass(bool final_pass) {
     }
     if (ok) set_healthy(true);
     publish_durability(was_healthy != healthy());
+    return taken;
 }
 
 bool AuditWriter::chain_record(std::string_view object_line) {

@@ -406,6 +406,30 @@ TEST_F(AuditWriterIntegrity, AlwaysModeMakesEachTicketDurableAndSharesFsyncs) {
     EXPECT_EQ(chained_records({path_}).size(), 2001u);
 }
 
+TEST_F(AuditWriterIntegrity, PassesComeQuicklyWhileRecordsFlowAndSlowlyWhenIdle) {
+    auto o = options();
+    o.fsync = AuditWriter::Fsync::never;  // nothing wakes the writer but its own interval
+    // Wide apart, so that a test thread descheduled for a while cannot blur the two.
+    o.flush_interval = 2000ms;
+    o.busy_flush_interval = 50ms;
+    AuditWriter writer(o);
+    auto& ring = writer.add_producer();
+    writer.start();
+    submit(writer, ring, 1);
+    ASSERT_TRUE(eventually([&] { return writer.lines_written() == 1; }, 4000ms));
+    // The pass that took record 1 found work: the next one is due after the busy interval.
+    submit(writer, ring, 2);
+    EXPECT_TRUE(eventually([&] { return writer.lines_written() == 2; }, 1000ms))
+        << "while records flow the writer must not sleep the idle interval";
+    // A pass that finds nothing sends the writer back to the idle interval.
+    std::this_thread::sleep_for(200ms);
+    submit(writer, ring, 3);
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(writer.lines_written(), 2u) << "an idle writer must not wake every busy interval";
+    EXPECT_TRUE(eventually([&] { return writer.lines_written() == 3; }, 4000ms));
+    writer.stop();
+}
+
 TEST_F(AuditWriterIntegrity, NeverModeDoesNotFsyncWhileRunning) {
     auto o = options();
     o.fsync = AuditWriter::Fsync::never;
