@@ -54,6 +54,8 @@ def load(runs_csv, meta_path, prefix):
             "p999_us": med(rs, "p999_us"), "rss_kib": med(rs, "rss_kib"),
             "non2xx_pct": 100.0 * sum(float(r["non2xx"]) for r in rs) / requests if requests else 0.0,
             "errors": int(sum(float(r["errors"]) for r in rs)),
+            # Older runs files have no CPU column.
+            "cpu_us": med(rs, "cpu_us_per_req") if all(r.get("cpu_us_per_req") for r in rs) else None,
         })
     nginx = {(o["conns"], o["mix"]): o["rps"] for o in out if o["target"] == "nginx"}
     for o in out:
@@ -67,13 +69,14 @@ def load(runs_csv, meta_path, prefix):
 
     out.sort(key=order)
     header = ("| target | conns | mix | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | "
-              "vs nginx | non-2xx % | errors | runs |")
-    lines = [header, "|" + "---|" * 12]
+              "vs nginx | CPU µs/req | non-2xx % | errors | runs |")
+    lines = [header, "|" + "---|" * 13]
     for o in out:
         ratio = f"{o['ratio']:.2f}" if o["ratio"] is not None else "–"
+        cpu = f"{o['cpu_us']:.1f}" if o["cpu_us"] is not None else "–"
         lines.append(
             f"| {o['target']} | {o['conns']} | {o['mix']} | {o['rps']:.0f} | {ms(o['p50_us'])} | "
-            f"{ms(o['p99_us'])} | {ms(o['p999_us'])} | {o['rss_kib'] / 1024:.1f} | {ratio} | "
+            f"{ms(o['p99_us'])} | {ms(o['p999_us'])} | {o['rss_kib'] / 1024:.1f} | {ratio} | {cpu} | "
             f"{o['non2xx_pct']:.1f} | {o['errors']} | {o['runs']} |")
     meta = read_meta(meta_path)
     md = ("# giosg-gateway load benchmark\n\n"
@@ -82,18 +85,22 @@ def load(runs_csv, meta_path, prefix):
           "peak RSS is VmHWM of the proxy's processes (nginx: master + worker), a fresh process per "
           "run; `vs nginx` is req/s over nginx's req/s for the same conns and mix; `non-2xx %` "
           "should be 0 for `allowed` and 50 for `mixed` (25 % 405 + 25 % 401); `errors` are wrk "
-          "socket errors and timeouts. `direct` is wrk straight to the upstream (the ceiling), "
+          "socket errors and timeouts. `CPU µs/req` is the proxy's user + system CPU time "
+          "(its processes, from /proc, 10 ms ticks) during the measured run over the requests "
+          "wrk counted: the cost per request, which a saturated proxy CPU turns into req/s. `direct` is wrk straight to the upstream (the ceiling), "
           "measured for `allowed` only.\n")
     with open(prefix + ".md", "w", encoding="utf-8") as f:
         f.write(md)
     with open(prefix + ".csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["target", "conns", "mix", "rps_median", "p50_ms", "p99_ms", "p999_ms",
-                    "peak_rss_mib", "ratio_to_nginx", "non2xx_pct", "errors", "runs"])
+                    "peak_rss_mib", "ratio_to_nginx", "cpu_us_per_req", "non2xx_pct", "errors",
+                    "runs"])
         for o in out:
             w.writerow([o["target"], o["conns"], o["mix"], f"{o['rps']:.1f}", ms(o["p50_us"]),
                         ms(o["p99_us"]), ms(o["p999_us"]), f"{o['rss_kib'] / 1024:.2f}",
                         f"{o['ratio']:.3f}" if o["ratio"] is not None else "",
+                        f"{o['cpu_us']:.2f}" if o["cpu_us"] is not None else "",
                         f"{o['non2xx_pct']:.2f}", o["errors"], o["runs"]])
     print(md)
 

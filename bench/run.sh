@@ -178,6 +178,18 @@ wait_http() {  # wait_http PORT PID: until something answers HTTP on PORT (10 s)
     return 1
 }
 
+proc_ticks() {  # proc_ticks PID: user + system CPU clock ticks of PID and its children (nginx: workers)
+    local pid=$1 total=0 p v
+    for p in "$pid" $(pgrep -P "$pid" || true); do
+        # Fields 14 and 15 of /proc/PID/stat; the command name (field 2) may hold spaces, so
+        # count from the closing parenthesis.
+        v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
+}
+CLK_TCK=$(getconf CLK_TCK)
+
 proc_kib() {  # proc_kib PID FIELD: FIELD (VmRSS, VmHWM) summed over PID and its children, KiB
     local pid=$1 field=$2 total=0 p v
     for p in "$pid" $(pgrep -P "$pid" || true); do
@@ -402,8 +414,8 @@ run_wrk() {  # run_wrk PORT CONNS MIX SECONDS AUTH -> "BENCH ..." line
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
 load_mode() {
-    local runs="$WORK/runs.csv" total=0 done_n=0 rep conns mix t auth line rss lines
-    echo "rep,target,conns,mix,requests,rps,p50_us,p99_us,p999_us,non2xx,errors,rss_kib,log_lines" >"$runs"
+    local runs="$WORK/runs.csv" total=0 done_n=0 rep conns mix t auth line rss lines ticks cpu
+    echo "rep,target,conns,mix,requests,rps,p50_us,p99_us,p999_us,non2xx,errors,rss_kib,log_lines,cpu_us_per_req" >"$runs"
     for rep in $(seq "$REPEAT"); do for conns in $CONNS; do for mix in $MIXES; do for t in $TARGETS; do
         [ "$t" = direct ] && [ "$mix" != allowed ] && continue
         total=$((total + 1))
@@ -419,15 +431,21 @@ load_mode() {
                     [ "$t" = direct ] && auth="Token $SERVER_TOKEN"
                     start_target "$t"
                     [ "$WARMUP" -gt 0 ] && run_wrk "$TARGET_PORT" "$conns" "$mix" "$WARMUP" "$auth" >/dev/null
+                    ticks=$(proc_ticks "$TARGET_PID")
                     line=$(run_wrk "$TARGET_PORT" "$conns" "$mix" "$DURATION" "$auth")
                     [ -n "$line" ] || die "wrk gave no result for $t conns=$conns mix=$mix"
+                    ticks=$(( $(proc_ticks "$TARGET_PID") - ticks ))
+                    cpu=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$(field "$line" requests)" \
+                          'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n }')
                     rss=$(proc_kib "$TARGET_PID" VmHWM)
                     stop_target "$t"
                     lines=""
-                    [ -n "$TARGET_LOG" ] && [ -f "$TARGET_LOG" ] && lines=$(wc -l <"$TARGET_LOG")
+                    # The gateway rotates its audit file (100 MB by default): count the rotated
+                    # files (audit.jsonl.<seq>) too.
+                    [ -n "$TARGET_LOG" ] && [ -f "$TARGET_LOG" ] && lines=$(cat "$TARGET_LOG" "$TARGET_LOG".[0-9]* 2>/dev/null | wc -l || true)
                     [ "$t" != direct ] && rm -rf "$TARGET_DIR"
-                    echo "$rep,$t,$conns,$mix,$(field "$line" requests),$(field "$line" rps),$(field "$line" p50_us),$(field "$line" p99_us),$(field "$line" p999_us),$(field "$line" non2xx),$(field "$line" errors),$rss,$lines" >>"$runs"
-                    log "[$done_n/$total] run $rep $t conns=$conns $mix: $(field "$line" rps) req/s, p99 $(field "$line" p99_us) µs, non-2xx $(field "$line" non2xx), errors $(field "$line" errors), VmHWM ${rss} KiB, log lines ${lines:-–}"
+                    echo "$rep,$t,$conns,$mix,$(field "$line" requests),$(field "$line" rps),$(field "$line" p50_us),$(field "$line" p99_us),$(field "$line" p999_us),$(field "$line" non2xx),$(field "$line" errors),$rss,$lines,$cpu" >>"$runs"
+                    log "[$done_n/$total] run $rep $t conns=$conns $mix: $(field "$line" rps) req/s, p99 $(field "$line" p99_us) µs, non-2xx $(field "$line" non2xx), errors $(field "$line" errors), VmHWM ${rss} KiB, log lines ${lines:-–}, proxy CPU ${cpu} µs/req"
                 done
             done
         done
