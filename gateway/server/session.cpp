@@ -10,6 +10,7 @@
 #include <charconv>
 
 #include "audit/record.hpp"
+#include "http/forward.hpp"
 #include "http/target.hpp"
 
 namespace giosg::server {
@@ -355,22 +356,9 @@ void Session::build_upstream_head(Exchange& ex, const http::RequestHead& head, c
         worker_.request_ids.next(id);
         ex.set_id({id, sizeof id});
     }
-    auto& out = upstream_head_;
-    out.clear();
-    out.append(head.method).push_back(' ');
-    http::append_forward_target(target, out);
-    out.append(" HTTP/1.1\r\n");
-    append_field(out, "Host", snap.config->upstream.url.authority);
-    out.append(snap.upstream_authorization[ex.decision.client_index].reveal());
-    append_field(out, "X-Request-Id", ex.id());
-    for (const auto& field : head.fields) {
-        const auto name = field.name;
-        if (http::iequals(name, "Host") || http::iequals(name, "Authorization") ||
-            http::iequals(name, "X-Request-Id") || http::iequals(name, "Content-Length") ||
-            http::iequals(name, "Expect") || http::is_hop_by_hop(name) || head.connection_lists(name))
-            continue;
-        append_field(out, name, field.value);
-    }
+    upstream_head_.clear();
+    http::append_upstream_head(upstream_head_, head, target, snap.config->upstream.url.authority,
+                               snap.upstream_authorization[ex.decision.client_index].reveal(), ex.id());
     // Content-Length and the blank line follow once the body has been read (forward()).
 }
 

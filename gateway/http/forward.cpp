@@ -1,0 +1,32 @@
+#include "http/forward.hpp"
+
+namespace giosg::http {
+namespace {
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
+}
+
+bool replaced_or_hop_by_hop(const RequestHead& head, std::string_view name) noexcept {
+    return iequals(name, "Host") || iequals(name, "Authorization") || iequals(name, "X-Request-Id") ||
+           iequals(name, "Content-Length") || iequals(name, "Expect") || is_hop_by_hop(name) ||
+           head.connection_lists(name);
+}
+
+}  // namespace
+
+void append_upstream_head(std::string& out, const RequestHead& head, const TargetView& target,
+                          std::string_view host, std::string_view authorization_line,
+                          std::string_view request_id) {
+    out.append(head.method).push_back(' ');
+    append_forward_target(target, out);
+    out.append(" HTTP/1.1\r\n");
+    append_field(out, "Host", host);
+    out.append(authorization_line);
+    append_field(out, "X-Request-Id", request_id);
+    for (const auto& field : head.fields) {
+        if (!replaced_or_hop_by_hop(head, field.name)) append_field(out, field.name, field.value);
+    }
+}
+
+}  // namespace giosg::http
