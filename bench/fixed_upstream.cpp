@@ -1,6 +1,7 @@
 // bench-fixed-upstream: the fast upstream every peer of bench/run.sh forwards to.
 //
-// One thread, epoll, HTTP/1.1 keep-alive. Every request (any method, any path) gets the same
+// One thread (or --threads N, each with its own SO_REUSEPORT listener and epoll set, for the
+// multi-core runs), epoll, HTTP/1.1 keep-alive. Every request (any method, any path) gets the same
 // 200 answer with a fixed ~200-byte JSON body and a Content-Length. Pipelined requests are
 // answered in order; a request body announced by Content-Length is skipped (chunked request
 // bodies are not supported: none of the benchmark peers sends one). "Connection: close" is
@@ -10,7 +11,8 @@
 // With --auth VALUE every request whose Authorization header is not exactly VALUE gets a 401
 // instead (so a proxy that fails to swap in the server token shows up as non-2xx in wrk).
 //
-//   bench-fixed-upstream PORT [--host HOST] [--auth VALUE]      (HOST defaults to 127.0.0.1)
+//   bench-fixed-upstream PORT [--host HOST] [--auth VALUE] [--threads N]
+//   (HOST defaults to 127.0.0.1, N to 1)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -19,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -26,6 +29,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -130,23 +134,45 @@ bool process(Conn& c) {
     return true;
 }
 
-volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+std::atomic<bool> g_stop{false};  // lock-free, so safe to set from a signal handler
+void on_signal(int) { g_stop.store(true); }
+
+// A listening socket of its own per thread: the kernel spreads connections over them.
+int make_listener(const sockaddr_in& addr) {
+    const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (::bind(lfd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || ::listen(lfd, 4096) != 0) {
+        std::perror("bind/listen");
+        std::exit(1);
+    }
+    return lfd;
+}
+
+void serve(int lfd);
 
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: %s PORT [--host HOST] [--auth VALUE]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s PORT [--host HOST] [--auth VALUE] [--threads N]\n", argv[0]);
         return 2;
     }
     const int port = std::atoi(argv[1]);
     const char* host = "127.0.0.1";
+    int threads = 1;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (std::strcmp(argv[i], "--host") == 0) {
             host = argv[i + 1];
         } else if (std::strcmp(argv[i], "--auth") == 0) {
             g_auth = argv[i + 1];
+        } else if (std::strcmp(argv[i], "--threads") == 0) {
+            threads = std::atoi(argv[i + 1]);
+            if (threads < 1 || threads > 256) {
+                std::fprintf(stderr, "--threads must be 1..256\n");
+                return 2;
+            }
         } else {
             std::fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
@@ -156,9 +182,6 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
 
-    const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -166,16 +189,26 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bad host %s\n", host);
         return 2;
     }
-    if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(lfd, 4096) != 0) {
-        std::perror("bind/listen");
-        return 1;
-    }
+    std::vector<int> listeners;
+    for (int t = 0; t < threads; ++t) listeners.push_back(make_listener(addr));
+    std::fprintf(stderr, "bench-fixed-upstream listening on %s:%d (%d thread%s)\n", host, port, threads,
+                 threads == 1 ? "" : "s");
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(serve, listeners[static_cast<std::size_t>(t)]);
+    serve(listeners[0]);
+    for (auto& thread : pool) thread.join();
+    return 0;
+}
+
+namespace {
+
+void serve(int lfd) {
+    int one = 1;
     const int ep = ::epoll_create1(EPOLL_CLOEXEC);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = nullptr;  // the listener
     ::epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-    std::fprintf(stderr, "bench-fixed-upstream listening on %s:%d\n", host, port);
 
     std::vector<epoll_event> events(1024);
     std::vector<char> buf(64 * 1024);
@@ -216,12 +249,12 @@ int main(int argc, char** argv) {
         return !c->close_after;
     };
 
-    while (!g_stop) {
+    while (!g_stop.load()) {
         const int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 500);
         if (n < 0) {
             if (errno == EINTR) continue;
             std::perror("epoll_wait");
-            return 1;
+            std::exit(1);
         }
         for (int i = 0; i < n; ++i) {
             if (events[i].data.ptr == nullptr) {
@@ -259,5 +292,6 @@ int main(int argc, char** argv) {
             if (!alive) close_conn(c);
         }
     }
-    return 0;
 }
+
+}  // namespace

@@ -3,12 +3,17 @@
 
   report.py load RUNS_CSV META_FILE OUT_PREFIX   -> OUT_PREFIX.md, OUT_PREFIX.csv; prints the md
   report.py idle ROWS_CSV META_FILE OUT_PREFIX   -> OUT_PREFIX-idle.md, OUT_PREFIX-idle.csv
+  report.py scaling RUN_DIR META_FILE OUT_PREFIX  -> OUT_PREFIX-scaling.md, OUT_PREFIX-scaling.csv
+      (RUN_DIR holds one folder per worker count, w<N>/, each with one load run's results)
 
 Every figure of the load table is the median over the repetitions of that cell, each metric taken
 on its own (the median p99 is the median of the runs' p99s). The ratio is the target's median
 req/s divided by nginx's median req/s for the same connections and mix.
 """
 import csv
+import glob
+import os
+import re
 import statistics
 import sys
 
@@ -138,11 +143,87 @@ def idle(rows_csv, meta_path, prefix):
     print(md)
 
 
+def md_meta(path):
+    """The `| key | value |` rows of a load table's header."""
+    meta = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"^\| ([a-z_]+) \| (.*) \|$", line.rstrip("\n"))
+            if m:
+                meta[m.group(1)] = m.group(2)
+    return meta
+
+
+def scaling(run_dir, meta_path, prefix):
+    rows = []
+    for d in glob.glob(os.path.join(run_dir, "w*")):
+        m = re.fullmatch(r"w(\d+)", os.path.basename(d))
+        tables = [t for t in glob.glob(os.path.join(d, "*.csv")) if not t.endswith("-runs.csv")]
+        if not m or len(tables) != 1:
+            continue
+        workers = int(m.group(1))
+        meta = md_meta(tables[0][:-len(".csv")] + ".md")
+        with open(tables[0], newline="", encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                rows.append({"workers": workers, "pinning": meta.get("pinning", ""),
+                             "load": meta.get("load", ""), **r})
+    if not rows:
+        print(f"no load results under {run_dir}", file=sys.stderr)
+        sys.exit(1)
+    targets = [t for t in TARGET_ORDER if any(r["target"] == t for r in rows)]
+    widths = sorted({r["workers"] for r in rows})
+    cell = {(r["workers"], r["target"]): r for r in rows}
+    base = {t: float(cell[(widths[0], t)]["rps_median"]) for t in targets if (widths[0], t) in cell}
+
+    header = ["workers", "conns"]
+    for t in targets:
+        header += [f"{t} req/s", f"{t} p99 ms", f"{t} × {widths[0]}w"]
+    header += ["gateway ÷ nginx", "pinning"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    csv_rows = []
+    for w in widths:
+        present = [cell[(w, t)] for t in targets if (w, t) in cell]
+        out = [str(w), present[0]["conns"] if present else ""]
+        rec = {"workers": w, "conns": out[1]}
+        for t in targets:
+            r = cell.get((w, t))
+            if r is None:
+                out += ["–", "–", "–"]
+                continue
+            rps = float(r["rps_median"])
+            speedup = rps / base[t] if base.get(t) else None
+            out += [f"{rps:.0f}", r["p99_ms"], f"{speedup:.2f}" if speedup else "–"]
+            rec[f"{t}_rps"] = f"{rps:.1f}"
+            rec[f"{t}_p99_ms"] = r["p99_ms"]
+            rec[f"{t}_speedup"] = f"{speedup:.3f}" if speedup else ""
+        g, n = cell.get((w, "gateway")), cell.get((w, "nginx"))
+        ratio = float(g["rps_median"]) / float(n["rps_median"]) if g and n and float(n["rps_median"]) else None
+        out += [f"{ratio:.2f}" if ratio else "–", present[0]["pinning"] if present else ""]
+        rec["gateway_over_nginx"] = f"{ratio:.3f}" if ratio else ""
+        lines.append("| " + " | ".join(out) + " |")
+        csv_rows.append(rec)
+    md = ("# giosg-gateway multi-core scaling\n\n| | |\n|---|---|\n" + meta_block(read_meta(meta_path)) +
+          "\n\n" + "\n".join(lines) + "\n\n"
+          f"Each row is one `bench/run.sh load` (allowed traffic, medians of its runs) with that many "
+          f"proxy workers (gateway `workers`, nginx `worker_processes`, HAProxy `nbthread`) and "
+          f"connections in proportion; `× {widths[0]}w` is the req/s over the same proxy's at "
+          f"{widths[0]} worker(s); each width's full table is beside this one (`…-w<N>.md`).\n")
+    with open(prefix + "-scaling.md", "w", encoding="utf-8") as f:
+        f.write(md)
+    with open(prefix + "-scaling.csv", "w", newline="", encoding="utf-8") as f:
+        fields = sorted({k for rec in csv_rows for k in rec}, key=lambda k: (k != "workers", k != "conns", k))
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(csv_rows)
+    print(md)
+
+
 def main():
-    if len(sys.argv) != 5 or sys.argv[1] not in ("load", "idle"):
+    modes = {"load": load, "idle": idle, "scaling": scaling}
+    if len(sys.argv) != 5 or sys.argv[1] not in modes:
         print(__doc__, file=sys.stderr)
         return 2
-    (load if sys.argv[1] == "load" else idle)(*sys.argv[2:])
+    modes[sys.argv[1]](*sys.argv[2:])
     return 0
 
 

@@ -10,6 +10,8 @@
 #   DURATION [5]  seconds per measurement     WARMUP [1]  seconds of unmeasured load first
 #   REPEAT [3]    runs per cell (medians)     CONNS ["1 64 512"]   MIXES ["allowed mixed"]
 #   TARGETS ["direct gateway nginx haproxy"]  WRK_THREADS [1]
+#   WORKERS [1]   proxy workers (gateway `workers`, nginx worker_processes, HAProxy nbthread)
+#   UPSTREAM_THREADS [1]   threads of the fixed upstream (bench/scaling.sh raises both)
 #   AUDIT_FSYNC [batch]   audit.fsync of the gateway config, used when the gateway accepts it
 #   AUDIT_PATH  []        audit.path for the gateway instead of a file in the work dir; /dev/null
 #                         measures the gateway with records made (serialised, chained) but not stored
@@ -30,6 +32,8 @@ CONNS=${CONNS:-"1 64 512"}
 MIXES=${MIXES:-"allowed mixed"}
 TARGETS=${TARGETS:-"direct gateway nginx haproxy"}
 WRK_THREADS=${WRK_THREADS:-1}
+WORKERS=${WORKERS:-1}
+UPSTREAM_THREADS=${UPSTREAM_THREADS:-1}
 AUDIT_FSYNC=${AUDIT_FSYNC:-batch}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 IDLE_TARGETS=${IDLE_TARGETS:-"gateway nginx haproxy"}
@@ -222,7 +226,8 @@ raise_fd_limit() {
 UPORT=""
 start_upstream() {
     UPORT=$(free_port)
-    ${PIN_UPSTREAM[@]+"${PIN_UPSTREAM[@]}"} "$UPSTREAM_BIN" "$UPORT" --auth "Token $SERVER_TOKEN" >/dev/null 2>"$WORK/upstream.log" &
+    ${PIN_UPSTREAM[@]+"${PIN_UPSTREAM[@]}"} "$UPSTREAM_BIN" "$UPORT" --auth "Token $SERVER_TOKEN" \
+        --threads "$UPSTREAM_THREADS" >/dev/null 2>"$WORK/upstream.log" &
     UPSTREAM_PID=$!
     PIDS+=("$UPSTREAM_PID")
     wait_http "$UPORT" "$UPSTREAM_PID" || die "the fixed upstream did not start: $(cat "$WORK/upstream.log")"
@@ -238,7 +243,7 @@ gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1)
     cat >"$dir/gateway.json" <<EOF
 {
   "listen": "127.0.0.1:$port",
-  "workers": 1,
+  "workers": $WORKERS,
   "upstream": { "url": "http://127.0.0.1:$UPORT", "connect_timeout_ms": 3000, "timeout_ms": 30000 },
   "credentials": { "bench": { "token_env": "GIOSG_BENCH_TOKEN" } },
   "clients": {
@@ -301,7 +306,7 @@ start_target() {
             TARGET_LOG="$TARGET_DIR/access.jsonl"
             python3 "$BENCH/gen_peers.py" nginx --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
                 --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
-                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" >/dev/null
+                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" >/dev/null
             ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} nginx -p "$TARGET_DIR" -c "$TARGET_DIR/nginx.conf" \
                 >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
             ;;
@@ -310,7 +315,7 @@ start_target() {
             TARGET_LOG="$TARGET_DIR/access.jsonl"
             python3 "$BENCH/gen_peers.py" haproxy --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
                 --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
-                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" >/dev/null
+                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" >/dev/null
             # HAProxy cannot write a file itself: "log stdout" lines go to its stdout, a file here.
             ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} haproxy -db -f "$TARGET_DIR/haproxy.cfg" \
                 >"$TARGET_LOG" 2>"$TARGET_DIR/stderr.log" &
@@ -385,8 +390,8 @@ machine_meta() {  # machine_meta FILE
         echo "cpu=${cpu:-unknown} × $(nproc)"
         echo "kernel=$(uname -r)"
         echo "commit=$commit$dirty"
-        echo "gateway=$("$GW" --version 2>&1 | head -1), Release ($BUILD_DIR), 1 worker, $AUDIT_NOTE"
-        echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //'), 1 worker"
+        echo "gateway=$("$GW" --version 2>&1 | head -1), Release ($BUILD_DIR), $WORKERS worker(s), $AUDIT_NOTE"
+        echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //'), $WORKERS worker process(es)"
         echo "haproxy=$(haproxy -v 2>&1 | head -1 | awk '{ print $3 }'), nbthread 1"
         echo "wrk=$(wrk -v 2>&1 | head -1 | awk '{ print $2 }'), $WRK_THREADS thread(s)"
         echo "pinning=proxy CPU ${PROXY_CPUS:-any}, upstream CPU ${UPSTREAM_CPUS:-any}, wrk CPU ${LOAD_CPUS:-any}"
