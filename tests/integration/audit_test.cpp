@@ -890,7 +890,11 @@ TEST(AuditServe, SignedCheckpointsAndSignalRotationVerify) {
     EXPECT_EQ(first_new.at("previous_bytes").to_number<std::uint64_t>(), fs::file_size(rotated));
     const auto& last_new = new_part.records.back();
     EXPECT_EQ(str(last_new.at("kind")), "checkpoint") << json::serialize(last_new);
-    EXPECT_EQ(str(last_new.at("reason")), "shutdown");
+    // "shutdown"; or "interval" when the run was slow enough (over checkpoint_s between the last
+    // burst and SIGTERM) for an interval checkpoint to cover the last records already: shutdown
+    // then has nothing left to sign. Either way the file ends with a checkpoint over every record.
+    const std::string last_reason = str(last_new.at("reason"));
+    EXPECT_TRUE(last_reason == "shutdown" || last_reason == "interval") << json::serialize(last_new);
 
     if (audit_command) {
         const auto verify = run_binary(
