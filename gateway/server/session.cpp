@@ -24,6 +24,11 @@ constexpr std::size_t kMaxUpstreamHeadBytes = 32768;  // giosg answers with a fe
 constexpr std::size_t kPrebufferBytes = 65536;        // responses up to this size are checked whole
 constexpr std::size_t kKeepBufferBytes = 65536;       // buffers shrink back to this after a big body
 constexpr std::size_t kAuditLineReserve = 512;     // a typical record is 300-450 bytes
+// The read that waits for a request: a typical API request head is 300-800 bytes, and the
+// buffer stays allocated while the connection idles, so it starts small; a longer head is read
+// on in 8 KiB steps.
+constexpr std::size_t kFirstReadBytes = 2048;
+constexpr std::size_t kMoreHeadBytes = 8192;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 bool valid_request_id(std::string_view id) noexcept {
@@ -244,7 +249,7 @@ asio::awaitable<Session::HeadOutcome> Session::read_request_head(Exchange& ex, b
         if (worker_.draining) co_return HeadOutcome::idle_closed;
         client_.expires_after(first_request ? limits.header_timeout : limits.idle_timeout);
         error_code ec;
-        const auto n = co_await client_.read_some(buffer_.prepare(8192), ec);
+        const auto n = co_await client_.read_some(buffer_.prepare(kFirstReadBytes), ec);
         buffer_.commit(n);
         idle_ = false;
         if (n == 0) co_return HeadOutcome::idle_closed;  // closed, reset, idle timeout or draining
@@ -265,7 +270,7 @@ asio::awaitable<Session::HeadOutcome> Session::read_request_head(Exchange& ex, b
             break;
         }
         error_code ec;
-        const auto n = co_await client_.read_some(buffer_.prepare(8192), ec);
+        const auto n = co_await client_.read_some(buffer_.prepare(kMoreHeadBytes), ec);
         buffer_.commit(n);
         if (n > 0) continue;
         if (ec == beast::error::timeout) {
