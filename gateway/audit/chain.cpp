@@ -18,7 +18,7 @@ bool is_lower_hex(std::string_view s) noexcept {
 
 }  // namespace
 
-HashHex Sha256::hex_of(std::initializer_list<std::string_view> parts) {
+HashHex hash_hex(std::initializer_list<std::string_view> parts) {
     const auto digest = sha256_of(parts);
     HashHex hex;
     for (std::size_t i = 0; i < digest.size(); ++i) {
@@ -28,7 +28,7 @@ HashHex Sha256::hex_of(std::initializer_list<std::string_view> parts) {
     return hex;
 }
 
-void append_chained(ChainState& state, Sha256& sha, std::string_view fields, std::string& out) {
+void append_chained(ChainState& state, std::string_view fields, std::string& out) {
     const auto start = out.size();
     out.append("{\"seq\":");
     char buf[24];
@@ -40,17 +40,17 @@ void append_chained(ChainState& state, Sha256& sha, std::string_view fields, std
         out.append(fields);
     }
     // Canonical bytes: everything so far plus the closing brace.
-    const auto hash = sha.hex_of({state.last_hash_view(), std::string_view(out).substr(start), "}"});
+    const auto hash = hash_hex({state.last_hash_view(), std::string_view(out).substr(start), "}"});
     out.append(",\"hash\":\"").append(hash.data(), hash.size()).append("\"}\n");
     state.seq += 1;
     state.last_hash = hash;
 }
 
-void append_chained_object(ChainState& state, Sha256& sha, std::string_view object_line, std::string& out) {
+void append_chained_object(ChainState& state, std::string_view object_line, std::string& out) {
     while (!object_line.empty() && (object_line.back() == '\n' || object_line.back() == '\r')) object_line.remove_suffix(1);
     if (object_line.size() >= 2 && object_line.front() == '{' && object_line.back() == '}')
         object_line = object_line.substr(1, object_line.size() - 2);
-    append_chained(state, sha, object_line, out);
+    append_chained(state, object_line, out);
 }
 
 std::optional<ChainedLine> split_chained_line(std::string_view line) noexcept {
@@ -79,8 +79,8 @@ std::optional<ChainedLine> split_chained_line(std::string_view line) noexcept {
     return out;
 }
 
-HashHex compute_hash(Sha256& sha, const ChainedLine& line) {
-    return sha.hex_of({line.prev, line.canonical_head, "}"});
+HashHex compute_hash(const ChainedLine& line) {
+    return hash_hex({line.prev, line.canonical_head, "}"});
 }
 
 }  // namespace giosg::audit

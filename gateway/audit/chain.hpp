@@ -23,12 +23,9 @@ inline constexpr std::string_view kGenesisPrev = "000000000000000000000000000000
 /// `,"hash":"` + 64 hex + `"}`: the suffix every chained line (without its '\n') ends with.
 inline constexpr std::size_t kHashSuffixSize = 9 + kHashHexSize + 2;
 
-/// The chain's hash function (SHA-256, as hash-key's; see auth/key_hash.hpp).
-class Sha256 {
-public:
-    /// Hex digest of the concatenation of `parts`.
-    HashHex hex_of(std::initializer_list<std::string_view> parts);
-};
+/// The chain's hash: lower-case hex SHA-256 of the concatenation of `parts` (the same SHA-256 as
+/// hash-key's; see auth/key_hash.hpp).
+HashHex hash_hex(std::initializer_list<std::string_view> parts);
 
 /// The position of a chain: the last line's seq and hash.
 struct ChainState {
@@ -44,10 +41,10 @@ struct ChainState {
 
 /// Appends `fields` (the record's members without braces, e.g. `"ts":"…","client":null`) as the
 /// next chained line to `out` and advances `state`.
-void append_chained(ChainState& state, Sha256& sha, std::string_view fields, std::string& out);
+void append_chained(ChainState& state, std::string_view fields, std::string& out);
 
 /// Same, for a record serialised as a whole JSON object line (`{…}` with or without '\n').
-void append_chained_object(ChainState& state, Sha256& sha, std::string_view object_line, std::string& out);
+void append_chained_object(ChainState& state, std::string_view object_line, std::string& out);
 
 /// A chained line split into what the hash covers.
 struct ChainedLine {
@@ -62,6 +59,6 @@ struct ChainedLine {
 std::optional<ChainedLine> split_chained_line(std::string_view line) noexcept;
 
 /// Recomputes the hash of a split line.
-HashHex compute_hash(Sha256& sha, const ChainedLine& line);
+HashHex compute_hash(const ChainedLine& line);
 
 }  // namespace giosg::audit

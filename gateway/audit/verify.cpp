@@ -151,7 +151,7 @@ struct Record {
 };
 
 /// Why `line` is not an intact chained record of a known kind; empty when it is.
-std::string parse_record(std::string_view line, Sha256& sha, Record& record) {
+std::string parse_record(std::string_view line, Record& record) {
     const auto chained = split_chained_line(line);
     if (!chained) return "not a chained audit record";
     boost::system::error_code ec;
@@ -167,7 +167,7 @@ std::string parse_record(std::string_view line, Sha256& sha, Record& record) {
         !prev->is_string() || view(prev->get_string()) != chained->prev || hash == nullptr || !hash->is_string() ||
         view(hash->get_string()) != chained->hash)
         return "seq, prev or hash member repeated";
-    const auto expected = compute_hash(sha, *chained);
+    const auto expected = compute_hash(*chained);
     if (std::string_view(expected.data(), expected.size()) != chained->hash)
         return "hash does not match the record (edited)";
 
@@ -332,7 +332,7 @@ private:
 
     bool check_line(const InputFile& file, std::uint64_t line_number, std::string_view line) {
         Record record;
-        if (auto why = parse_record(line, sha_, record); !why.empty()) return tampered(file.name, line_number, why);
+        if (auto why = parse_record(line, record); !why.empty()) return tampered(file.name, line_number, why);
         const auto& chained = record.chained;
         const bool rotation = record.kind == "rotation";
 
@@ -453,7 +453,6 @@ private:
 
     const VerifyKey* key_;
     VerifyResult result_;
-    Sha256 sha_;
     std::optional<ChainState> chain_;      // where the chain stands after the last record
     std::uint64_t first_seq_ = 0;
     std::uint64_t records_ = 0;

@@ -444,11 +444,11 @@ bool AuditWriter::chain_record(std::string_view object_line) {
         pending_dropped_ = 0;
         chain_fields(fields);
     }
-    audit::append_chained_object(chain_, sha_, object_line, pending_);
+    audit::append_chained_object(chain_, object_line, pending_);
     return true;
 }
 
-void AuditWriter::chain_fields(std::string_view fields) { audit::append_chained(chain_, sha_, fields, pending_); }
+void AuditWriter::chain_fields(std::string_view fields) { audit::append_chained(chain_, fields, pending_); }
 
 // Writes pending_ whole. On failure the file is cut back to its last complete line, so a retry
 // appends the same bytes and the chain on disk never has a hole or a half line.

@@ -175,7 +175,6 @@ private:
     std::uint64_t file_bytes_ = 0;          // complete lines in the current file
     bool regular_file_ = false;             // not /dev/null or a FIFO: rotation and fsync apply
     audit::ChainState chain_;
-    audit::Sha256 sha_;
     std::string pending_;                   // chained lines not yet written, in order
     std::uint64_t pending_dropped_ = 0;     // records dropped since the last gap record
     bool unsynced_ = false;                 // written since the last fsync

@@ -141,7 +141,6 @@ struct ChainReport {
 ChainReport check_chain(const std::vector<fs::path>& files, const audit::VerifyKey* key = nullptr,
                         bool allow_torn_tail = false) {
     ChainReport r;
-    audit::Sha256 sha;
     std::string last_hash;
     bool have_prev = false;
     std::size_t torn_before = 0;  // a sealed file's torn tail, accounted for by the next rotation record
@@ -172,7 +171,7 @@ ChainReport check_chain(const std::vector<fs::path>& files, const audit::VerifyK
                 r.error = where + "not a chained line: " + std::string(line.substr(0, 300));
                 return r;
             }
-            const auto hash = audit::compute_hash(sha, *split);
+            const auto hash = audit::compute_hash(*split);
             if (std::string_view(hash.data(), hash.size()) != split->hash) {
                 r.error = where + "hash does not recompute";
                 return r;

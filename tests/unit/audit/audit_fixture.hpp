@@ -126,7 +126,7 @@ public:
     /// Any members, chained.
     std::string chained(std::string_view fields) {
         std::string line;
-        append_chained(state_, sha_, fields, line);
+        append_chained(state_, fields, line);
         return line;
     }
 
@@ -155,7 +155,7 @@ private:
     }
     std::string chained_object(std::string_view object) {
         std::string line;
-        append_chained_object(state_, sha_, object, line);
+        append_chained_object(state_, object, line);
         return line;
     }
     std::chrono::system_clock::time_point now() const {
@@ -172,7 +172,6 @@ private:
     const SigningKey* signer_;
     std::string client_;
     ChainState state_;
-    Sha256 sha_;
 };
 
 struct File {

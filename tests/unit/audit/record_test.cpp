@@ -514,7 +514,6 @@ protected:
         std::vector<std::string> result;
         const std::string text = contents();
         std::size_t start = 0;
-        audit::Sha256 sha;
         audit::ChainState chain;
         while (start < text.size()) {
             const std::size_t end = text.find('\n', start);
@@ -531,7 +530,7 @@ protected:
             }
             EXPECT_EQ(split->seq, chain.seq + 1) << line;
             EXPECT_EQ(split->prev, chain.last_hash_view()) << line;
-            const auto hash = audit::compute_hash(sha, *split);
+            const auto hash = audit::compute_hash(*split);
             EXPECT_EQ(split->hash, std::string_view(hash.data(), hash.size())) << line;
             chain.seq = split->seq;
             chain.last_hash = hash;

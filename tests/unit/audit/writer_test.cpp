@@ -53,7 +53,6 @@ boost::json::object parse(const std::string& line) { return boost::json::parse(l
 /// parsed records.
 std::vector<boost::json::object> chained_records(const std::vector<fs::path>& files) {
     std::vector<boost::json::object> records;
-    audit::Sha256 sha;
     std::optional<audit::ChainState> chain;
     for (const auto& file : files) {
         const auto text = read_text(file);
@@ -70,7 +69,7 @@ std::vector<boost::json::object> chained_records(const std::vector<fs::path>& fi
             } else if (split->seq == 1) {
                 EXPECT_EQ(split->prev, audit::kGenesisPrev);
             }
-            const auto hash = audit::compute_hash(sha, *split);
+            const auto hash = audit::compute_hash(*split);
             EXPECT_EQ(split->hash, std::string_view(hash.data(), hash.size())) << line;
             chain = audit::ChainState{split->seq, hash};
             records.push_back(parse(line));
