@@ -14,6 +14,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <chrono>
 #include <memory>
@@ -38,6 +40,11 @@ public:
     void clear() noexcept;
     /// The deadline passed since the last expires_after(): the failure of an operation is a timeout.
     [[nodiscard]] bool expired() const noexcept { return state_->expired; }
+    /// What an operation that ended with `ec` failed of: beast::error::timeout when it failed
+    /// after the deadline passed (the cancel or close made it fail), else `ec` itself.
+    [[nodiscard]] boost::system::error_code outcome(const boost::system::error_code& ec) const noexcept {
+        return ec && expired() ? boost::system::error_code(boost::beast::error::timeout) : ec;
+    }
     /// Stops the timer (on close, so that a closed connection holds no pending wait).
     void cancel() noexcept;
 

@@ -89,7 +89,7 @@ ClientStream::ClientStream(tcp::socket socket)
 
 asio::awaitable<std::size_t> ClientStream::read_some(asio::mutable_buffer buffer, error_code& ec) {
     auto [e, n] = co_await socket_.async_read_some(buffer, use_nothrow);
-    ec = (e == asio::error::operation_aborted && deadline_.expired()) ? error_code(beast::error::timeout) : e;
+    ec = deadline_.outcome(e);
     co_return n;
 }
 
@@ -97,7 +97,7 @@ asio::awaitable<void> ClientStream::write(error_code& ec, asio::const_buffer a, 
                                           asio::const_buffer c) {
     const std::array<asio::const_buffer, 3> buffers{a, b, c};
     auto [e, n] = co_await asio::async_write(socket_, buffers, use_nothrow);
-    ec = (e == asio::error::operation_aborted && deadline_.expired()) ? error_code(beast::error::timeout) : e;
+    ec = deadline_.outcome(e);
 }
 
 void ClientStream::close() noexcept {

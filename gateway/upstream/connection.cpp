@@ -51,17 +51,12 @@ const tcp::socket& Connection::lowest() const noexcept {
     return std::visit([](auto& s) -> const tcp::socket& { return beast::get_lowest_layer(s); }, stream_);
 }
 
-// The deadline closed the socket under the operation: whatever error that gave is a timeout.
-error_code Connection::timed_out_or(const error_code& ec) const {
-    return ec && deadline_.expired() ? error_code(beast::error::timeout) : ec;
-}
-
 asio::awaitable<error_code> Connection::connect(const UpstreamUrl& url, const tcp::resolver::results_type& endpoints,
                                                 std::chrono::milliseconds timeout) {
     auto& socket = lowest();
     deadline_.expires_after(timeout);  // for the connect and the TLS handshake together
     auto [ec, ep] = co_await asio::async_connect(socket, endpoints, use_nothrow);
-    if (ec) co_return timed_out_or(ec);
+    if (ec) co_return deadline_.outcome(ec);
     socket.set_option(tcp::no_delay(true), ec);
     if (auto* tls = std::get_if<1>(&stream_)) {
         error_code addr_ec;
@@ -73,14 +68,14 @@ asio::awaitable<error_code> Connection::connect(const UpstreamUrl& url, const tc
             co_return error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
         tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
         auto [hs_ec] = co_await tls->async_handshake(asio::ssl::stream_base::client, use_nothrow);
-        if (hs_ec) co_return timed_out_or(hs_ec);
+        if (hs_ec) co_return deadline_.outcome(hs_ec);
     }
     co_return error_code{};
 }
 
 asio::awaitable<std::size_t> Connection::read_some(asio::mutable_buffer buffer, error_code& ec) {
     auto [e, n] = co_await std::visit([&](auto& s) { return s.async_read_some(buffer, use_nothrow); }, stream_);
-    ec = timed_out_or(e);
+    ec = deadline_.outcome(e);
     co_return n;
 }
 
@@ -88,7 +83,7 @@ asio::awaitable<void> Connection::write(error_code& ec, asio::const_buffer a, as
                                         asio::const_buffer c) {
     const std::array<asio::const_buffer, 3> buffers{a, b, c};
     auto [e, n] = co_await std::visit([&](auto& s) { return asio::async_write(s, buffers, use_nothrow); }, stream_);
-    ec = timed_out_or(e);
+    ec = deadline_.outcome(e);
 }
 
 bool Connection::stale(std::chrono::steady_clock::time_point now, bool trust_recent) const {

@@ -63,7 +63,6 @@ public:
 private:
     tcp::socket& lowest() noexcept;
     const tcp::socket& lowest() const noexcept;
-    [[nodiscard]] error_code timed_out_or(const error_code& ec) const;
 
     std::variant<tcp::socket, beast::ssl_stream<tcp::socket>> stream_;
     net::Deadline deadline_;  // after stream_: it points to its socket

@@ -61,6 +61,7 @@ TEST_F(DeadlineTest, CancelLeavesTheSocketOpenAndMarksTheDeadlineExpired) {
     ASSERT_TRUE(result_.has_value()) << "the deadline never ended the read";
     EXPECT_EQ(*result_, asio::error::operation_aborted);
     EXPECT_TRUE(deadline.expired());
+    EXPECT_EQ(deadline.outcome(*result_), boost::beast::error::timeout);
     EXPECT_TRUE(client_.is_open()) << "cancel must leave the socket usable (e.g. to answer 408)";
 }
 
@@ -71,6 +72,7 @@ TEST_F(DeadlineTest, CloseClosesTheSocket) {
     run_for(5s);
     ASSERT_TRUE(result_.has_value());
     EXPECT_TRUE(deadline.expired());
+    EXPECT_EQ(deadline.outcome(*result_), boost::beast::error::timeout) << result_->message();
     EXPECT_FALSE(client_.is_open());
 }
 
@@ -117,6 +119,9 @@ TEST_F(DeadlineTest, ExpiredIsResetByTheNextDeadline) {
     ASSERT_TRUE(deadline.expired());
     deadline.expires_after(10s);
     EXPECT_FALSE(deadline.expired()) << "a new operation's failure must not be taken for a timeout";
+    const boost::system::error_code reset = asio::error::connection_reset;
+    EXPECT_EQ(deadline.outcome(reset), reset);
+    EXPECT_EQ(deadline.outcome({}), boost::system::error_code{}) << "success is never a timeout";
 }
 
 TEST_F(DeadlineTest, ADestroyedDeadlineLeavesTheSocketAlone) {
