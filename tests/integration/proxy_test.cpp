@@ -672,6 +672,26 @@ TEST(ProxyBody, EchoedBodyMatchesWhatTheClientSent) {
     EXPECT_EQ(echo.at("body"), json::value(body));
 }
 
+TEST(ProxyHeaders, HeadLongerThanTheFirstReadIsForwardedWholeAndTheConnectionStaysUsable) {
+    // The read that waits for a request takes 2 KiB; this head is over 6 KiB (limit: 16 KiB).
+    Harness h(file_policy());
+    RawConnection c(h.port());
+    const std::string big(6000, 'v');
+    c.send(raw_request("GET", kUsersMe, {auth(kKeyFull), header("X-Big", big), header("X-After", "end")}));
+    const auto first = c.read_response(2s);
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->status, 200) << first->body;
+    c.send(raw_request("GET", kUsersMe, {auth(kKeyFull)}));
+    const auto second = c.read_response(2s);
+    ASSERT_TRUE(second.has_value());
+    EXPECT_EQ(second->status, 200) << second->body;
+    const auto received = h.mock().received();
+    ASSERT_EQ(received.size(), 2u);
+    EXPECT_EQ(received[0].header("X-Big"), big);
+    EXPECT_EQ(received[0].header("X-After"), "end");
+    EXPECT_EQ(count_headers(received[1], "X-Big"), 0u);
+}
+
 TEST(ProxyBody, ChunkedBodyIsForwardedDechunkedWithContentLength) {
     Harness h(file_policy());
     RawConnection c(h.port());
