@@ -79,9 +79,12 @@ std::string Metrics::render() const {
         }
     }
     Histogram::Totals request_totals, upstream_totals;
+    std::uint64_t opened = 0, idle_overflow = 0;
     for (const auto& s : shards_) {
         s->request_duration.add_to(request_totals);
         s->upstream_duration.add_to(upstream_totals);
+        opened += s->upstream_pool.opened.load(std::memory_order_relaxed);
+        idle_overflow += s->upstream_pool.idle_overflow.load(std::memory_order_relaxed);
     }
     render_histogram(out, "giosg_gateway_request_duration_seconds",
                      "Time from the first byte of a request head to the end of its response.", request_totals);
@@ -91,6 +94,16 @@ std::string Metrics::render() const {
                    "# HELP giosg_gateway_policy_endpoints Endpoints in the active policy table.\n"
                    "# TYPE giosg_gateway_policy_endpoints gauge\ngiosg_gateway_policy_endpoints {}\n",
                    policy_endpoints.load(std::memory_order_relaxed));
+    fmt::format_to(std::back_inserter(out),
+                   "# HELP giosg_gateway_upstream_connections_opened_total Connections opened to the upstream "
+                   "(resolve, connect and TLS), also failed attempts.\n"
+                   "# TYPE giosg_gateway_upstream_connections_opened_total counter\n"
+                   "giosg_gateway_upstream_connections_opened_total {}\n"
+                   "# HELP giosg_gateway_upstream_idle_overflow_total Kept-alive upstream connections closed because "
+                   "the worker's idle pool was full (upstream.max_idle_connections).\n"
+                   "# TYPE giosg_gateway_upstream_idle_overflow_total counter\n"
+                   "giosg_gateway_upstream_idle_overflow_total {}\n",
+                   opened, idle_overflow);
     if (audit_ != nullptr) {
         fmt::format_to(std::back_inserter(out),
                        "# HELP giosg_gateway_audit_lines_written_total Audit records written.\n"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/reason.hpp"
+#include "upstream/pool_stats.hpp"
 
 namespace giosg {
 
@@ -46,6 +47,7 @@ public:
     void count_request(std::size_t client_slot, Reason code, std::string_view method) noexcept;
     Histogram request_duration;
     Histogram upstream_duration;
+    upstream::PoolStats upstream_pool;  // fed by the worker's upstream pool
 
     [[nodiscard]] std::uint64_t requests(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept;
 

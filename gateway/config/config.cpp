@@ -28,6 +28,7 @@ namespace json = boost::json;
 constexpr std::int64_t kMaxTimeoutMs = 24LL * 60 * 60 * 1000;  // one day
 constexpr std::int64_t kMaxRefreshS = 365LL * 24 * 60 * 60;    // one year
 constexpr std::int64_t kMaxWorkers = 1024;
+constexpr std::int64_t kMaxIdleConnections = 65536;  // per worker: more would exhaust file descriptors
 constexpr std::int64_t kMinHeaderBytes = 1024;
 constexpr std::int64_t kMaxHeaderBytes = 1024 * 1024;
 constexpr std::int64_t kMaxBodyBytes = 1024 * 1024 * 1024;
@@ -559,6 +560,9 @@ private:
         }
         if (auto ms = upstream->integer("timeout_ms", 1, kMaxTimeoutMs)) {
             config_.upstream.timeout = std::chrono::milliseconds(*ms);
+        }
+        if (auto n = upstream->integer("max_idle_connections", 0, kMaxIdleConnections)) {
+            config_.upstream.max_idle_connections = static_cast<std::size_t>(*n);
         }
         upstream->reject_unknown_keys();
     }

@@ -39,6 +39,7 @@ struct UpstreamConfig {
     std::optional<std::filesystem::path> ca_file;  // absolute after loading
     std::chrono::milliseconds connect_timeout{3000};
     std::chrono::milliseconds timeout{30000};
+    std::size_t max_idle_connections = 256;  // per worker; kept-alive upstream connections beyond are closed
 };
 
 struct CredentialConfig {

@@ -52,7 +52,9 @@ Worker::Worker(std::size_t index_, std::shared_ptr<const Snapshot> snapshot_, as
                AuditWriter& audit_, MetricsShard& metrics_)
     : index(index_),
       snapshot(std::move(snapshot_)),
-      pool(ioc.get_executor(), snapshot->config->upstream, tls),
+      pool(ioc.get_executor(), snapshot->config->upstream, tls,
+           upstream::Pool::Options{.max_idle = snapshot->config->upstream.max_idle_connections,
+                                   .stats = &metrics_.upstream_pool}),
       audit(audit_),
       audit_ring(audit_.add_producer()),
       metrics(metrics_) {
@@ -229,13 +231,6 @@ void Server::stop(std::chrono::milliseconds drain) {
         }
         if (threads_[i].joinable()) threads_[i].join();
     }
-}
-
-std::uint64_t Server::upstream_connects() const {
-    // Read from another thread only in tests after traffic has settled; the value is a plain counter.
-    std::uint64_t total = 0;
-    for (const auto& w : workers_) total += w->pool.connects();
-    return total;
 }
 
 }  // namespace giosg::server

@@ -42,9 +42,6 @@ public:
     /// finished within `drain`; then the threads are joined. Idempotent.
     void stop(std::chrono::milliseconds drain);
 
-    /// Upstream connections opened so far, over all workers (for tests and metrics).
-    [[nodiscard]] std::uint64_t upstream_connects() const;
-
     /// Number of workers for `requested` (0 = hardware concurrency, at least 1).
     static unsigned resolve_worker_count(unsigned requested) noexcept;
 

@@ -115,7 +115,11 @@ void Connection::close() noexcept {
 }
 
 Pool::Pool(asio::any_io_executor executor, const UpstreamConfig& config, asio::ssl::context* tls, Options options)
-    : executor_(executor), config_(config), tls_(tls), options_(options) {}
+    : executor_(executor),
+      config_(config),
+      tls_(tls),
+      options_(options),
+      stats_(options.stats != nullptr ? options.stats : &own_stats_) {}
 
 asio::awaitable<error_code> Pool::resolve() {
     const auto now = std::chrono::steady_clock::now();
@@ -158,7 +162,7 @@ asio::awaitable<Pool::Lease> Pool::connect_new() {
     const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     const auto left = std::max(config_.connect_timeout - spent, std::chrono::milliseconds(1));
     auto connection = std::make_unique<Connection>(executor_, tls_);
-    connects_.fetch_add(1, std::memory_order_relaxed);
+    stats_->opened.fetch_add(1, std::memory_order_relaxed);
     if (auto ec = co_await connection->connect(config_.url, endpoints_, left)) {
         if (ec == beast::error::timeout) ec = asio::error::timed_out;
         lease.error = ec;
@@ -188,6 +192,12 @@ asio::awaitable<Pool::Lease> Pool::acquire(bool retryable) {
 void Pool::release(std::unique_ptr<Connection> connection) {
     if (!connection) return;
     if (idle_.size() >= options_.max_idle) {
+        // Full: the oldest idle connection goes (the least likely to be alive at the upstream).
+        stats_->idle_overflow.fetch_add(1, std::memory_order_relaxed);
+        if (idle_.empty()) {  // max_idle 0: no pooling at all
+            connection->close();
+            return;
+        }
         idle_.front()->close();
         idle_.pop_front();
     }

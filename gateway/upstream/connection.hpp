@@ -17,6 +17,7 @@
 #include "config/config.hpp"
 #include "net/deadline.hpp"
 #include "net/io.hpp"
+#include "upstream/pool_stats.hpp"
 
 namespace giosg::upstream {
 
@@ -74,14 +75,16 @@ private:
 class Pool {
 public:
     struct Options {
-        std::size_t max_idle = 256;                       // idle connections kept at most
+        std::size_t max_idle = 256;                       // idle connections kept at most (0: none)
         std::chrono::seconds idle_ttl{30};                // idle longer than this: closed, not reused
         std::chrono::seconds dns_ttl{30};                 // resolved addresses reused this long
+        PoolStats* stats = nullptr;                       // counters to feed (metrics); null: the pool's own
     };
 
     Pool(asio::any_io_executor executor, const UpstreamConfig& config, asio::ssl::context* tls, Options options);
+    /// max_idle from `config.max_idle_connections`, the other options at their defaults.
     Pool(asio::any_io_executor executor, const UpstreamConfig& config, asio::ssl::context* tls)
-        : Pool(std::move(executor), config, tls, Options{}) {}
+        : Pool(std::move(executor), config, tls, Options{.max_idle = config.max_idle_connections}) {}
 
     struct Lease {
         std::unique_ptr<Connection> connection;  // null on error
@@ -102,7 +105,7 @@ public:
     void close_idle() noexcept;
 
     [[nodiscard]] std::size_t idle_count() const noexcept { return idle_.size(); }
-    [[nodiscard]] std::uint64_t connects() const noexcept { return connects_.load(std::memory_order_relaxed); }
+    [[nodiscard]] const PoolStats& stats() const noexcept { return *stats_; }
     [[nodiscard]] const UpstreamConfig& config() const noexcept { return config_; }
 
 private:
@@ -115,7 +118,8 @@ private:
     tcp::resolver::results_type endpoints_;
     std::chrono::steady_clock::time_point resolved_at_{};
     std::deque<std::unique_ptr<Connection>> idle_;
-    std::atomic<std::uint64_t> connects_{0};  // read by other threads for metrics and tests
+    PoolStats own_stats_;
+    PoolStats* stats_;  // options_.stats or &own_stats_
 };
 
 /// The outcome of reading an upstream response head.

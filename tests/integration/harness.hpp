@@ -71,6 +71,7 @@ public:
     mock::GiosgMock& mock() { return *mock_; }
     server::Server& server() { return *server_; }
     AuditWriter& audit() { return *audit_; }
+    Metrics& metrics() { return *metrics_; }
     [[nodiscard]] const PolicyLoad& policy() const { return *policy_; }
     /// The snapshot the server started with (to derive refreshed ones in tests).
     [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const { return snapshot_; }

@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdint>
 #include <ctime>
 #include <fstream>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -22,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "admin/metrics.hpp"
 #include "harness.hpp"
 
 namespace giosg::testing {
@@ -60,6 +63,14 @@ std::string raw_request(std::string_view method, std::string_view target, const 
     if (!body.empty()) out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
     out.append("\r\n").append(body);
     return out;
+}
+
+// The value of an unlabelled counter or gauge in Prometheus text; nullopt when it is absent.
+std::optional<std::uint64_t> metric_value(const std::string& text, std::string_view name) {
+    const std::string prefix = "\n" + std::string(name) + " ";
+    const auto at = ("\n" + text).find(prefix);
+    if (at == std::string::npos) return std::nullopt;
+    return std::stoull(text.substr(at + prefix.size() - 1));
 }
 
 bool is_new_request_id(std::string_view id) {
@@ -580,6 +591,9 @@ TEST(ProxyKeepAlive, UpstreamConnectionIsReusedAcrossSequentialRequests) {
     }
     EXPECT_EQ(h.mock().request_count(), 5u);
     EXPECT_EQ(h.mock().connections_accepted(), 1u);
+    const std::string metrics = h.metrics().render();
+    EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_connections_opened_total"), 1u) << metrics;
+    EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_idle_overflow_total"), 0u) << metrics;
 }
 
 TEST(ProxyKeepAlive, UpstreamConnectionIsReusedAcrossClientConnections) {
@@ -596,6 +610,61 @@ TEST(ProxyKeepAlive, UpstreamConnectionIsReusedAcrossClientConnections) {
     }
     EXPECT_EQ(h.mock().request_count(), 3u);
     EXPECT_EQ(h.mock().connections_accepted(), 1u);
+}
+
+TEST(ProxyKeepAlive, MaxIdleConnectionsZeroOpensAnUpstreamConnectionPerRequest) {
+    HarnessOptions options = file_policy();
+    options.upstream_json = R"("max_idle_connections": 0)";
+    Harness h(options);
+    RawConnection c(h.port());
+    for (int i = 0; i < 3; ++i) {
+        c.send(raw_request("GET", kUsersMe, {auth(kKeyFull)}));
+        const auto r = c.read_response(2s);
+        ASSERT_TRUE(r.has_value());
+        EXPECT_EQ(r->status, 200);
+    }
+    EXPECT_EQ(h.mock().connections_accepted(), 3u);
+    const std::string metrics = h.metrics().render();
+    EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_connections_opened_total"), 3u) << metrics;
+    EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_idle_overflow_total"), 3u) << metrics;
+}
+
+TEST(ProxyKeepAlive, IdlePoolKeepsAtMostMaxIdleConnections) {
+    HarnessOptions options = file_policy();
+    options.upstream_json = R"("max_idle_connections": 1)";
+    Harness h(options);
+    // Two requests in flight at once need two upstream connections; only one may stay idle.
+    RawConnection a(h.port());
+    RawConnection b(h.port());
+    const std::string slow = raw_request("GET", kUsersMe, {auth(kKeyFull), header("X-Mock-Fault", "delay=200")});
+    a.send(slow);
+    b.send(slow);
+    const auto ra = a.read_response(3s);
+    const auto rb = b.read_response(3s);
+    ASSERT_TRUE(ra.has_value() && rb.has_value());
+    EXPECT_EQ(ra->status, 200);
+    EXPECT_EQ(rb->status, 200);
+    EXPECT_EQ(h.mock().connections_accepted(), 2u);
+    // The response is sent before the connection goes back to the pool: wait for the release.
+    std::string metrics;
+    for (int i = 0; i < 200; ++i) {
+        metrics = h.metrics().render();
+        if (metric_value(metrics, "giosg_gateway_upstream_idle_overflow_total") == 1u) break;
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_idle_overflow_total"), 1u) << metrics;
+    // The one kept is reused: nothing new is opened for the next requests, one at a time.
+    for (RawConnection* c : {&a, &b}) {
+        c->send(raw_request("GET", kUsersMe, {auth(kKeyFull)}));
+        const auto r = c->read_response(2s);
+        ASSERT_TRUE(r.has_value());
+        EXPECT_EQ(r->status, 200);
+        std::this_thread::sleep_for(50ms);  // back in the pool before the next one
+    }
+    EXPECT_EQ(h.mock().connections_accepted(), 2u);
+    metrics = h.metrics().render();
+    EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_connections_opened_total"), 2u) << metrics;
+    EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_idle_overflow_total"), 1u) << metrics;
 }
 
 // =============================================================================================

@@ -179,6 +179,7 @@ TEST(ParseConfig, ContractExampleWithCommentsAndTrailingCommasParsesToItsValues)
     EXPECT_FALSE(config.upstream.ca_file.has_value());
     EXPECT_EQ(config.upstream.connect_timeout, std::chrono::milliseconds(3000));
     EXPECT_EQ(config.upstream.timeout, std::chrono::milliseconds(30000));
+    EXPECT_EQ(config.upstream.max_idle_connections, 256u);
 
     ASSERT_EQ(config.credentials.size(), 2u);
     const CredentialConfig& acme = config.credentials.at("acme");
@@ -517,6 +518,10 @@ TEST(ParseConfig, IntegersOutsideTheirRangeAreRejected) {
          "/upstream/timeout_ms: must be at most 86400000"},
         {[](json::object& c) { section(c, "upstream")["timeout_ms"] = 3000.0; },
          "/upstream/timeout_ms: must be a positive integer"},
+        {[](json::object& c) { section(c, "upstream")["max_idle_connections"] = -1; },
+         "/upstream/max_idle_connections: must be a non-negative integer"},
+        {[](json::object& c) { section(c, "upstream")["max_idle_connections"] = 65537; },
+         "/upstream/max_idle_connections: must be at most 65536"},
         {[](json::object& c) { section(c, "policy")["refresh_s"] = -1; },
          "/policy/refresh_s: must be a non-negative integer"},
         {[](json::object& c) {
@@ -551,6 +556,7 @@ TEST(ParseConfig, IntegerBoundsThemselvesAreAccepted) {
         c["workers"] = 1024;
         section(c, "upstream")["connect_timeout_ms"] = 1;
         section(c, "upstream")["timeout_ms"] = 86400000;
+        section(c, "upstream")["max_idle_connections"] = 65536;
         section(c, "policy")["refresh_s"] = 0;
         c["limits"] = {{"max_header_bytes", 1024},
                        {"max_body_bytes", 1073741824},
@@ -560,6 +566,7 @@ TEST(ParseConfig, IntegerBoundsThemselvesAreAccepted) {
     EXPECT_EQ(config.workers, 1024u);
     EXPECT_EQ(config.upstream.connect_timeout, std::chrono::milliseconds(1));
     EXPECT_EQ(config.upstream.timeout, std::chrono::milliseconds(86400000));
+    EXPECT_EQ(config.upstream.max_idle_connections, 65536u);
     EXPECT_EQ(config.policy.refresh, std::chrono::seconds(0));
     EXPECT_EQ(config.limits.max_header_bytes, 1024u);
     EXPECT_EQ(config.limits.max_body_bytes, 1073741824u);
