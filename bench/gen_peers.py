@@ -148,7 +148,7 @@ http {{
 
     upstream giosg {{
         server 127.0.0.1:{a.upstream_port};
-        keepalive 256;
+        keepalive {a.upstream_idle};
         keepalive_requests 100000000;
         keepalive_timeout 60s;
     }}
@@ -245,7 +245,7 @@ frontend giosg_gateway
     default_backend giosg
 
 backend giosg
-    server upstream 127.0.0.1:{a.upstream_port}
+    server upstream 127.0.0.1:{a.upstream_port} pool-max-conn {a.upstream_idle * a.workers}
 """
 
 
@@ -261,6 +261,9 @@ def main():
     p.add_argument("--log", required=True, help="access log (nginx); HAProxy logs to its stdout")
     p.add_argument("--idle-timeout-s", type=int, default=60)
     p.add_argument("--fd-limit", type=int, default=20000)
+    p.add_argument("--upstream-idle", type=int, default=1024,
+                   help="idle upstream connections kept per worker (nginx keepalive; HAProxy "
+                        "pool-max-conn is per server, so this times --workers)")
     p.add_argument("--workers", type=int, default=1,
                    help="nginx worker processes / HAProxy threads (the gateway's `workers`)")
     a = p.parse_args()

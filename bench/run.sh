@@ -12,6 +12,8 @@
 #   TARGETS ["direct gateway nginx haproxy"]  WRK_THREADS [1]
 #   WORKERS [1]   proxy workers (gateway `workers`, nginx worker_processes, HAProxy nbthread)
 #   UPSTREAM_THREADS [1]   threads of the fixed upstream (bench/scaling.sh raises both)
+#   UPSTREAM_IDLE [1024]   idle upstream connections kept per worker: the gateway's
+#                          upstream.max_idle_connections, nginx keepalive, HAProxy pool-max-conn
 #   AUDIT_FSYNC [batch]   audit.fsync of the gateway config, used when the gateway accepts it
 #   AUDIT_PATH  []        audit.path for the gateway instead of a file in the work dir; /dev/null
 #                         measures the gateway with records made (serialised, chained) but not stored
@@ -34,6 +36,7 @@ TARGETS=${TARGETS:-"direct gateway nginx haproxy"}
 WRK_THREADS=${WRK_THREADS:-1}
 WORKERS=${WORKERS:-1}
 UPSTREAM_THREADS=${UPSTREAM_THREADS:-1}
+UPSTREAM_IDLE=${UPSTREAM_IDLE:-1024}
 AUDIT_FSYNC=${AUDIT_FSYNC:-batch}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 IDLE_TARGETS=${IDLE_TARGETS:-"gateway nginx haproxy"}
@@ -50,6 +53,7 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
 
 case "$MODE" in load|idle|check) ;; *) die "unknown mode '$MODE' (load | idle | check)";; esac
+[[ "$UPSTREAM_IDLE" =~ ^[0-9]+$ ]] || die "UPSTREAM_IDLE must be a non-negative integer, not '$UPSTREAM_IDLE'"
 
 # ---------------------------------------------------------------------------------------------
 # Processes: everything started here is recorded and stopped on exit, whatever the exit.
@@ -244,7 +248,8 @@ gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1)
 {
   "listen": "127.0.0.1:$port",
   "workers": $WORKERS,
-  "upstream": { "url": "http://127.0.0.1:$UPORT", "connect_timeout_ms": 3000, "timeout_ms": 30000 },
+  "upstream": { "url": "http://127.0.0.1:$UPORT", "connect_timeout_ms": 3000, "timeout_ms": 30000,
+                "max_idle_connections": $UPSTREAM_IDLE },
   "credentials": { "bench": { "token_env": "GIOSG_BENCH_TOKEN" } },
   "clients": {
     "bench": {
@@ -306,7 +311,8 @@ start_target() {
             TARGET_LOG="$TARGET_DIR/access.jsonl"
             python3 "$BENCH/gen_peers.py" nginx --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
                 --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
-                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" >/dev/null
+                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" \
+                --upstream-idle "$UPSTREAM_IDLE" >/dev/null
             ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} nginx -p "$TARGET_DIR" -c "$TARGET_DIR/nginx.conf" \
                 >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
             ;;
@@ -315,7 +321,8 @@ start_target() {
             TARGET_LOG="$TARGET_DIR/access.jsonl"
             python3 "$BENCH/gen_peers.py" haproxy --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
                 --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
-                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" >/dev/null
+                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" \
+                --upstream-idle "$UPSTREAM_IDLE" >/dev/null
             # HAProxy cannot write a file itself: "log stdout" lines go to its stdout, a file here.
             ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} haproxy -db -f "$TARGET_DIR/haproxy.cfg" \
                 >"$TARGET_LOG" 2>"$TARGET_DIR/stderr.log" &
@@ -392,8 +399,9 @@ machine_meta() {  # machine_meta FILE
         echo "commit=$commit$dirty"
         echo "gateway=$("$GW" --version 2>&1 | head -1), Release ($BUILD_DIR), $WORKERS worker(s), $AUDIT_NOTE"
         echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //'), $WORKERS worker process(es)"
-        echo "haproxy=$(haproxy -v 2>&1 | head -1 | awk '{ print $3 }'), nbthread 1"
+        echo "haproxy=$(haproxy -v 2>&1 | head -1 | awk '{ print $3 }'), nbthread $WORKERS"
         echo "wrk=$(wrk -v 2>&1 | head -1 | awk '{ print $2 }'), $WRK_THREADS thread(s)"
+        echo "upstream pool=$UPSTREAM_IDLE idle connections per worker (gateway upstream.max_idle_connections, nginx keepalive, HAProxy pool-max-conn × workers)"
         echo "pinning=proxy CPU ${PROXY_CPUS:-any}, upstream CPU ${UPSTREAM_CPUS:-any}, wrk CPU ${LOAD_CPUS:-any}"
         if [ "$MODE" = load ]; then
             echo "load=${DURATION} s per run after ${WARMUP} s warm-up, $REPEAT runs per cell, conns $CONNS"
