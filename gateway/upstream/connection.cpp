@@ -191,6 +191,14 @@ asio::awaitable<Pool::Lease> Pool::acquire(bool retryable) {
 
 void Pool::release(std::unique_ptr<Connection> connection) {
     if (!connection) return;
+    const auto now = std::chrono::steady_clock::now();
+    // acquire() takes the most recently used connection, so those at the front are reached only
+    // when the pool runs down to them: after a burst they would hold upstream sockets long past
+    // idle_ttl. Close them here instead.
+    while (!idle_.empty() && now - idle_.front()->idle_since >= options_.idle_ttl) {
+        idle_.front()->close();
+        idle_.pop_front();
+    }
     if (idle_.size() >= options_.max_idle) {
         // Full: the oldest idle connection goes (the least likely to be alive at the upstream).
         stats_->idle_overflow.fetch_add(1, std::memory_order_relaxed);
@@ -201,7 +209,7 @@ void Pool::release(std::unique_ptr<Connection> connection) {
         idle_.front()->close();
         idle_.pop_front();
     }
-    connection->idle_since = std::chrono::steady_clock::now();
+    connection->idle_since = now;
     connection->clear_deadline();  // an idle connection's end is idle_ttl, checked at acquire
     connection->buffer().shrink(65536);
     idle_.push_back(std::move(connection));

@@ -5,14 +5,21 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "harness.hpp"
 #include "server/server.hpp"
 #include "upstream/catalogue_fetch.hpp"
+#include "upstream/connection.hpp"
 
 namespace giosg::testing {
 namespace {
@@ -251,6 +258,67 @@ TEST(UpstreamWorkers, TwoWorkersServeFiftySequentialConnections) {
     EXPECT_EQ(records.size(), 50u);
     for (const auto& record : records) EXPECT_EQ(record.at("status").as_int64(), 200);
     EXPECT_EQ(h.mock().request_count(), 50u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pool itself, against a loopback listener that accepts and stays silent.
+
+TEST(UpstreamPool, IdleConnectionsPastTheirTtlAreClosedOnRelease) {
+    namespace asio = boost::asio;
+    using tcp = asio::ip::tcp;
+    asio::io_context ioc;
+    tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    std::vector<tcp::socket> accepted;
+    std::function<void()> accept_next = [&] {
+        acceptor.async_accept([&](const boost::system::error_code& ec, tcp::socket socket) {
+            if (ec) return;
+            accepted.push_back(std::move(socket));
+            accept_next();
+        });
+    };
+    accept_next();
+
+    std::string error;
+    UpstreamConfig config;
+    config.url = *parse_upstream_url("http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()), error);
+    upstream::Pool pool(ioc.get_executor(), config, nullptr, upstream::Pool::Options{.max_idle = 8, .idle_ttl = 2s});
+
+    std::size_t idle_after_burst = 0, idle_after_reuse = 0, idle_after_sweep = 0;
+    bool reused = false;
+    auto scenario = [&]() -> asio::awaitable<void> {
+        auto sleep = [&](std::chrono::milliseconds d) -> asio::awaitable<void> {
+            asio::steady_timer t(ioc, d);
+            co_await t.async_wait(asio::use_awaitable);
+        };
+        // A burst: two connections in use at once, both then idle.
+        auto a = co_await pool.acquire();
+        auto b = co_await pool.acquire();
+        if (!a.connection || !b.connection) co_return;
+        pool.release(std::move(a.connection));
+        pool.release(std::move(b.connection));
+        idle_after_burst = pool.idle_count();
+        // Light load afterwards reuses only the most recent one, which stays fresh...
+        co_await sleep(1000ms);
+        auto c = co_await pool.acquire();
+        reused = c.reused;
+        pool.release(std::move(c.connection));
+        idle_after_reuse = pool.idle_count();
+        // ...while the other passes idle_ttl and goes at the next release.
+        co_await sleep(1500ms);
+        auto d = co_await pool.acquire();
+        pool.release(std::move(d.connection));
+        idle_after_sweep = pool.idle_count();
+        acceptor.close();
+    };
+    asio::co_spawn(ioc, scenario(), asio::detached);
+    ioc.run_for(10s);
+
+    EXPECT_EQ(idle_after_burst, 2u);
+    EXPECT_TRUE(reused);
+    EXPECT_EQ(idle_after_reuse, 2u);
+    EXPECT_EQ(idle_after_sweep, 1u);  // the stale one is closed; the one just used stays
+    EXPECT_EQ(pool.stats().opened.load(), 2u);
+    EXPECT_EQ(accepted.size(), 2u);
 }
 
 }  // namespace
