@@ -73,6 +73,18 @@ std::optional<std::uint64_t> metric_value(const std::string& text, std::string_v
     return std::stoull(text.substr(at + prefix.size() - 1));
 }
 
+// The rendered metrics once `name` has reached `value` (or after 2 s). A response reaches the
+// client before its upstream connection goes back to the pool, so pool counters lag a little.
+std::string metrics_once(Harness& h, std::string_view name, std::uint64_t value) {
+    std::string metrics;
+    for (int i = 0; i < 200; ++i) {
+        metrics = h.metrics().render();
+        if (metric_value(metrics, name) == value) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return metrics;
+}
+
 bool is_new_request_id(std::string_view id) {
     static const std::regex hex32("^[0-9a-fA-F]{32}$");
     return std::regex_match(id.begin(), id.end(), hex32);
@@ -624,7 +636,7 @@ TEST(ProxyKeepAlive, MaxIdleConnectionsZeroOpensAnUpstreamConnectionPerRequest) 
         EXPECT_EQ(r->status, 200);
     }
     EXPECT_EQ(h.mock().connections_accepted(), 3u);
-    const std::string metrics = h.metrics().render();
+    const std::string metrics = metrics_once(h, "giosg_gateway_upstream_idle_overflow_total", 3);
     EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_connections_opened_total"), 3u) << metrics;
     EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_idle_overflow_total"), 3u) << metrics;
 }
@@ -645,13 +657,7 @@ TEST(ProxyKeepAlive, IdlePoolKeepsAtMostMaxIdleConnections) {
     EXPECT_EQ(ra->status, 200);
     EXPECT_EQ(rb->status, 200);
     EXPECT_EQ(h.mock().connections_accepted(), 2u);
-    // The response is sent before the connection goes back to the pool: wait for the release.
-    std::string metrics;
-    for (int i = 0; i < 200; ++i) {
-        metrics = h.metrics().render();
-        if (metric_value(metrics, "giosg_gateway_upstream_idle_overflow_total") == 1u) break;
-        std::this_thread::sleep_for(10ms);
-    }
+    std::string metrics = metrics_once(h, "giosg_gateway_upstream_idle_overflow_total", 1);
     EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_idle_overflow_total"), 1u) << metrics;
     // The one kept is reused: nothing new is opened for the next requests, one at a time.
     for (RawConnection* c : {&a, &b}) {
