@@ -61,6 +61,14 @@ void render_histogram(std::string& out, std::string_view name, std::string_view 
 }
 }  // namespace
 
+template <typename Value>
+void Metrics::render_per_worker(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+                                Value value) const {
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    for (std::size_t i = 0; i < shards_.size(); ++i)
+        fmt::format_to(std::back_inserter(out), "{}{{worker=\"{}\"}} {}\n", name, i, value(*shards_[i]));
+}
+
 std::string Metrics::render() const {
     std::string out;
     out.append("# HELP giosg_gateway_requests_total Requests by client, outcome code and method.\n"
@@ -104,6 +112,20 @@ std::string Metrics::render() const {
                    "# TYPE giosg_gateway_upstream_idle_overflow_total counter\n"
                    "giosg_gateway_upstream_idle_overflow_total {}\n",
                    opened, idle_overflow);
+    render_per_worker(out, "giosg_gateway_downstream_connections_accepted_total", "counter",
+                      "Client connections accepted, by worker.",
+                      [](const MetricsShard& s) { return s.connections_accepted.load(std::memory_order_relaxed); });
+    render_per_worker(out, "giosg_gateway_downstream_connections_active", "gauge",
+                      "Client connections open, by worker.", [](const MetricsShard& s) {
+                          // Closed is read first: a connection that ends in between is then still counted.
+                          const auto closed = s.connections_closed.load(std::memory_order_relaxed);
+                          const auto accepted = s.connections_accepted.load(std::memory_order_relaxed);
+                          return accepted >= closed ? accepted - closed : 0;
+                      });
+    render_per_worker(out, "giosg_gateway_downstream_connections_refused_total", "counter",
+                      "Client connections closed at accept, unserved: the worker was draining or held its "
+                      "maximum of open connections.",
+                      [](const MetricsShard& s) { return s.connections_refused.load(std::memory_order_relaxed); });
     if (audit_ != nullptr) {
         fmt::format_to(std::back_inserter(out),
                        "# HELP giosg_gateway_audit_lines_written_total Audit records written.\n"

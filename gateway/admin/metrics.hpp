@@ -48,6 +48,10 @@ public:
     Histogram request_duration;
     Histogram upstream_duration;
     upstream::PoolStats upstream_pool;  // fed by the worker's upstream pool
+    // Client connections of this shard's worker (written only by it). Open = accepted - closed.
+    std::atomic<std::uint64_t> connections_accepted{0};  // sessions started
+    std::atomic<std::uint64_t> connections_closed{0};    // sessions ended
+    std::atomic<std::uint64_t> connections_refused{0};   // closed at accept: draining or at the cap
 
     [[nodiscard]] std::uint64_t requests(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept;
 
@@ -70,6 +74,10 @@ public:
     [[nodiscard]] std::string render() const;
 
 private:
+    /// One `name{worker="i"} value` line per shard under its HELP and TYPE lines.
+    template <typename Value>
+    void render_per_worker(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+                           Value value) const;
     std::vector<std::string> client_names_;
     std::vector<std::unique_ptr<MetricsShard>> shards_;
     const AuditWriter* audit_ = nullptr;

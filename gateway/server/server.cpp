@@ -97,10 +97,14 @@ asio::awaitable<void> accept_loop(Worker& worker) {
             co_await pause.async_wait(use_nothrow);
             continue;
         }
-        if (worker.draining) continue;
+        if (worker.draining) {
+            worker.metrics.connections_refused.fetch_add(1, std::memory_order_relaxed);
+            continue;  // the socket closes as it goes out of scope
+        }
         if (worker.sessions.size() >= kMaxConnectionsPerWorker) {
             // Bounded: past the cap a new connection is closed at once rather than starving the rest.
             spdlog::warn("worker {}: {} connections open, refusing a new one", worker.index, worker.sessions.size());
+            worker.metrics.connections_refused.fetch_add(1, std::memory_order_relaxed);
             error_code ignored;
             socket.close(ignored);
             continue;

@@ -177,9 +177,13 @@ Session::Session(Worker& worker, tcp::socket socket)
     error_code ec;
     client_.socket().set_option(tcp::no_delay(true), ec);
     worker_.sessions.insert(this);
+    worker_.metrics.connections_accepted.fetch_add(1, std::memory_order_relaxed);
 }
 
-Session::~Session() { worker_.sessions.erase(this); }
+Session::~Session() {
+    worker_.sessions.erase(this);
+    worker_.metrics.connections_closed.fetch_add(1, std::memory_order_relaxed);
+}
 
 void Session::close_if_idle() noexcept {
     if (idle_ && buffer_.empty()) {

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <chrono>
 #include <cstdint>
@@ -671,6 +672,47 @@ TEST(ProxyKeepAlive, IdlePoolKeepsAtMostMaxIdleConnections) {
     metrics = h.metrics().render();
     EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_connections_opened_total"), 2u) << metrics;
     EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_idle_overflow_total"), 1u) << metrics;
+}
+
+// Client connections per worker: accepted and open, so operators see load and SO_REUSEPORT balance.
+TEST(ProxyMetrics, ClientConnectionsAreCountedPerWorker) {
+    HarnessOptions options = file_policy();
+    options.workers = 2;
+    Harness h(options);
+    std::vector<std::optional<RawConnection>> conns(6);
+    for (auto& c : conns) {
+        c.emplace(h.port());
+        c->send(raw_request("GET", kUsersMe, {auth(kKeyFull)}));
+        const auto r = c->read_response(2s);
+        ASSERT_TRUE(r.has_value());
+        EXPECT_EQ(r->status, 200);
+    }
+    const auto per_worker = [&](std::string_view name) {
+        const std::string metrics = h.metrics().render();
+        std::array<std::uint64_t, 2> v{};
+        for (std::size_t w = 0; w < v.size(); ++w) {
+            const auto value = metric_value(metrics, std::string(name) + "{worker=\"" + std::to_string(w) + "\"}");
+            EXPECT_TRUE(value.has_value()) << name << " worker " << w << "\n" << metrics;
+            v[w] = value.value_or(0);
+        }
+        EXPECT_EQ(metric_value(metrics, std::string(name) + "{worker=\"2\"}"), std::nullopt) << metrics;
+        return v;
+    };
+    auto accepted = per_worker("giosg_gateway_downstream_connections_accepted_total");
+    auto active = per_worker("giosg_gateway_downstream_connections_active");
+    EXPECT_EQ(accepted[0] + accepted[1], 6u);
+    EXPECT_EQ(active, accepted);  // all still open
+    EXPECT_EQ(per_worker("giosg_gateway_downstream_connections_refused_total"), (std::array<std::uint64_t, 2>{}));
+
+    for (std::size_t i = 0; i < 4; ++i) conns[i].reset();  // the client closes four
+    for (int i = 0; i < 200; ++i) {
+        active = per_worker("giosg_gateway_downstream_connections_active");
+        if (active[0] + active[1] == 2) break;
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(active[0] + active[1], 2u);
+    accepted = per_worker("giosg_gateway_downstream_connections_accepted_total");
+    EXPECT_EQ(accepted[0] + accepted[1], 6u);  // a counter: closing does not lower it
 }
 
 // =============================================================================================
