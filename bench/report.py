@@ -177,7 +177,7 @@ def scaling(run_dir, meta_path, prefix):
 
     header = ["workers", "conns"]
     for t in targets:
-        header += [f"{t} req/s", f"{t} p99 ms", f"{t} × {widths[0]}w"]
+        header += [f"{t} req/s", f"{t} p99 ms", f"{t} × {widths[0]}w", f"{t} CPU µs/req"]
     header += ["gateway ÷ nginx", "pinning"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     csv_rows = []
@@ -188,14 +188,16 @@ def scaling(run_dir, meta_path, prefix):
         for t in targets:
             r = cell.get((w, t))
             if r is None:
-                out += ["–", "–", "–"]
+                out += ["–", "–", "–", "–"]
                 continue
             rps = float(r["rps_median"])
             speedup = rps / base[t] if base.get(t) else None
-            out += [f"{rps:.0f}", r["p99_ms"], f"{speedup:.2f}" if speedup else "–"]
+            cpu = r.get("cpu_us_per_req") or ""
+            out += [f"{rps:.0f}", r["p99_ms"], f"{speedup:.2f}" if speedup else "–", cpu or "–"]
             rec[f"{t}_rps"] = f"{rps:.1f}"
             rec[f"{t}_p99_ms"] = r["p99_ms"]
             rec[f"{t}_speedup"] = f"{speedup:.3f}" if speedup else ""
+            rec[f"{t}_cpu_us_per_req"] = cpu
         g, n = cell.get((w, "gateway")), cell.get((w, "nginx"))
         ratio = float(g["rps_median"]) / float(n["rps_median"]) if g and n and float(n["rps_median"]) else None
         out += [f"{ratio:.2f}" if ratio else "–", present[0]["pinning"] if present else ""]
@@ -207,7 +209,10 @@ def scaling(run_dir, meta_path, prefix):
           f"Each row is one `bench/run.sh load` (allowed traffic, medians of its runs) with that many "
           f"proxy workers (gateway `workers`, nginx `worker_processes`, HAProxy `nbthread`) and "
           f"connections in proportion; `× {widths[0]}w` is the req/s over the same proxy's at "
-          f"{widths[0]} worker(s); each width's full table is beside this one (`…-w<N>.md`).\n")
+          f"{widths[0]} worker(s); `CPU µs/req` is the proxy's user + system CPU time per request, "
+          f"which stays flat as workers are added when they do not contend with each other (locks, "
+          f"shared cache lines, accept imbalance), also where the machine has too few CPUs for req/s "
+          f"to scale; each width's full table is beside this one (`…-w<N>.md`).\n")
     with open(prefix + "-scaling.md", "w", encoding="utf-8") as f:
         f.write(md)
     with open(prefix + "-scaling.csv", "w", newline="", encoding="utf-8") as f:
