@@ -156,6 +156,7 @@ def md_meta(path):
 
 def scaling(run_dir, meta_path, prefix):
     rows = []
+    spread = {}  # workers -> the gateway's connections per worker, one "a/b/…" per run
     for d in glob.glob(os.path.join(run_dir, "w*")):
         m = re.fullmatch(r"w(\d+)", os.path.basename(d))
         tables = [t for t in glob.glob(os.path.join(d, "*.csv")) if not t.endswith("-runs.csv")]
@@ -163,6 +164,11 @@ def scaling(run_dir, meta_path, prefix):
             continue
         workers = int(m.group(1))
         meta = md_meta(tables[0][:-len(".csv")] + ".md")
+        spread[workers] = []
+        for runs in glob.glob(os.path.join(d, "*-runs.csv")):
+            with open(runs, newline="", encoding="utf-8") as f:
+                spread[workers] += [r["conns_by_worker"] for r in csv.DictReader(f)
+                                    if r["target"] == "gateway" and r.get("conns_by_worker")]
         with open(tables[0], newline="", encoding="utf-8") as f:
             for r in csv.DictReader(f):
                 rows.append({"workers": workers, "pinning": meta.get("pinning", ""),
@@ -178,7 +184,7 @@ def scaling(run_dir, meta_path, prefix):
     header = ["workers", "conns"]
     for t in targets:
         header += [f"{t} req/s", f"{t} p99 ms", f"{t} × {widths[0]}w", f"{t} CPU µs/req"]
-    header += ["gateway ÷ nginx", "pinning"]
+    header += ["gateway ÷ nginx", "gateway conns per worker", "pinning"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     csv_rows = []
     for w in widths:
@@ -200,8 +206,10 @@ def scaling(run_dir, meta_path, prefix):
             rec[f"{t}_cpu_us_per_req"] = cpu
         g, n = cell.get((w, "gateway")), cell.get((w, "nginx"))
         ratio = float(g["rps_median"]) / float(n["rps_median"]) if g and n and float(n["rps_median"]) else None
-        out += [f"{ratio:.2f}" if ratio else "–", present[0]["pinning"] if present else ""]
+        out += [f"{ratio:.2f}" if ratio else "–", "; ".join(spread.get(w, [])) or "–",
+                present[0]["pinning"] if present else ""]
         rec["gateway_over_nginx"] = f"{ratio:.3f}" if ratio else ""
+        rec["gateway_conns_by_worker"] = "; ".join(spread.get(w, []))
         lines.append("| " + " | ".join(out) + " |")
         csv_rows.append(rec)
     md = ("# giosg-gateway multi-core scaling\n\n| | |\n|---|---|\n" + meta_block(read_meta(meta_path)) +
@@ -212,7 +220,10 @@ def scaling(run_dir, meta_path, prefix):
           f"{widths[0]} worker(s); `CPU µs/req` is the proxy's user + system CPU time per request, "
           f"which stays flat as workers are added when they do not contend with each other (locks, "
           f"shared cache lines, accept imbalance), also where the machine has too few CPUs for req/s "
-          f"to scale; each width's full table is beside this one (`…-w<N>.md`).\n")
+          f"to scale; `gateway conns per worker` is how the kernel's SO_REUSEPORT hashing spread "
+          f"wrk's connections over the gateway's workers in each run (from its /metrics; wrk adds one "
+          f"probe connection at start), which "
+          f"bounds what the busiest worker must carry; each width's full table is beside this one (`…-w<N>.md`).\n")
     with open(prefix + "-scaling.md", "w", encoding="utf-8") as f:
         f.write(md)
     with open(prefix + "-scaling.csv", "w", newline="", encoding="utf-8") as f:

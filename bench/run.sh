@@ -237,8 +237,10 @@ start_upstream() {
     wait_http "$UPORT" "$UPSTREAM_PID" || die "the fixed upstream did not start: $(cat "$WORK/upstream.log")"
 }
 
-gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1)
-    local dir=$1 port=$2 with_fsync=$3 audit
+GW_ADMIN_PORT=""
+gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1); admin listener on GW_ADMIN_PORT if set
+    local dir=$1 port=$2 with_fsync=$3 audit admin=""
+    [ -n "$GW_ADMIN_PORT" ] && admin=" \"admin_listen\": \"127.0.0.1:$GW_ADMIN_PORT\","
     if [ "$with_fsync" = 1 ]; then
         audit="{ \"path\": \"${AUDIT_PATH:-$dir/audit.jsonl}\", \"fsync\": \"$AUDIT_FSYNC\" }"
     else
@@ -246,7 +248,7 @@ gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1)
     fi
     cat >"$dir/gateway.json" <<EOF
 {
-  "listen": "127.0.0.1:$port",
+  "listen": "127.0.0.1:$port",$admin
   "workers": $WORKERS,
   "upstream": { "url": "http://127.0.0.1:$UPORT", "connect_timeout_ms": 3000, "timeout_ms": 30000,
                 "max_idle_connections": $UPSTREAM_IDLE },
@@ -301,6 +303,7 @@ start_target() {
             ;;
         gateway)
             TARGET_PORT=$(free_port)
+            GW_ADMIN_PORT=$(free_port)
             gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC"
             TARGET_LOG="${AUDIT_PATH:-$TARGET_DIR/audit.jsonl}"
             GIOSG_BENCH_TOKEN=$SERVER_TOKEN ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} "$GW" serve --config "$TARGET_DIR/gateway.json" \
@@ -335,6 +338,15 @@ start_target() {
         cat "$TARGET_DIR"/stderr.log >&2 || true
         die "$name did not start"
     fi
+}
+
+# Client connections each gateway worker has accepted so far, space-separated in worker order
+# (from /metrics); empty for the other targets and for gateways without that metric.
+worker_accepts() {
+    [ "$1" = gateway ] || return 0
+    curl -s --max-time 2 "http://127.0.0.1:$GW_ADMIN_PORT/metrics" |
+        sed -n 's/^giosg_gateway_downstream_connections_accepted_total{worker="\([0-9]*\)"} \([0-9]*\)$/\1 \2/p' |
+        sort -n | awk '{ printf "%s%s", sep, $2; sep = " " }' || true
 }
 
 stop_target() {
@@ -427,8 +439,8 @@ run_wrk() {  # run_wrk PORT CONNS MIX SECONDS AUTH -> "BENCH ..." line
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
 load_mode() {
-    local runs="$WORK/runs.csv" total=0 done_n=0 rep conns mix t auth line rss lines ticks cpu
-    echo "rep,target,conns,mix,requests,rps,p50_us,p99_us,p999_us,non2xx,errors,rss_kib,log_lines,cpu_us_per_req" >"$runs"
+    local runs="$WORK/runs.csv" total=0 done_n=0 rep conns mix t auth line rss lines ticks cpu acc by_worker
+    echo "rep,target,conns,mix,requests,rps,p50_us,p99_us,p999_us,non2xx,errors,rss_kib,log_lines,cpu_us_per_req,conns_by_worker" >"$runs"
     for rep in $(seq "$REPEAT"); do for conns in $CONNS; do for mix in $MIXES; do for t in $TARGETS; do
         [ "$t" = direct ] && [ "$mix" != allowed ] && continue
         total=$((total + 1))
@@ -444,10 +456,14 @@ load_mode() {
                     [ "$t" = direct ] && auth="Token $SERVER_TOKEN"
                     start_target "$t"
                     [ "$WARMUP" -gt 0 ] && run_wrk "$TARGET_PORT" "$conns" "$mix" "$WARMUP" "$auth" >/dev/null
+                    acc=$(worker_accepts "$t")
                     ticks=$(proc_ticks "$TARGET_PID")
                     line=$(run_wrk "$TARGET_PORT" "$conns" "$mix" "$DURATION" "$auth")
                     [ -n "$line" ] || die "wrk gave no result for $t conns=$conns mix=$mix"
                     ticks=$(( $(proc_ticks "$TARGET_PID") - ticks ))
+                    # How SO_REUSEPORT spread this run's connections over the workers: "33/31".
+                    by_worker=$(paste -d' ' <(echo "$acc" | tr ' ' '\n') <(worker_accepts "$t" | tr ' ' '\n') |
+                                awk 'NF == 2 { printf "%s%d", sep, $2 - $1; sep = "/" }')
                     cpu=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$(field "$line" requests)" \
                           'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n }')
                     rss=$(proc_kib "$TARGET_PID" VmHWM)
@@ -457,8 +473,8 @@ load_mode() {
                     # files (audit.jsonl.<seq>) too.
                     [ -n "$TARGET_LOG" ] && [ -f "$TARGET_LOG" ] && lines=$(cat "$TARGET_LOG" "$TARGET_LOG".[0-9]* 2>/dev/null | wc -l || true)
                     [ "$t" != direct ] && rm -rf "$TARGET_DIR"
-                    echo "$rep,$t,$conns,$mix,$(field "$line" requests),$(field "$line" rps),$(field "$line" p50_us),$(field "$line" p99_us),$(field "$line" p999_us),$(field "$line" non2xx),$(field "$line" errors),$rss,$lines,$cpu" >>"$runs"
-                    log "[$done_n/$total] run $rep $t conns=$conns $mix: $(field "$line" rps) req/s, p99 $(field "$line" p99_us) µs, non-2xx $(field "$line" non2xx), errors $(field "$line" errors), VmHWM ${rss} KiB, log lines ${lines:-–}, proxy CPU ${cpu} µs/req"
+                    echo "$rep,$t,$conns,$mix,$(field "$line" requests),$(field "$line" rps),$(field "$line" p50_us),$(field "$line" p99_us),$(field "$line" p999_us),$(field "$line" non2xx),$(field "$line" errors),$rss,$lines,$cpu,$by_worker" >>"$runs"
+                    log "[$done_n/$total] run $rep $t conns=$conns $mix: $(field "$line" rps) req/s, p99 $(field "$line" p99_us) µs, non-2xx $(field "$line" non2xx), errors $(field "$line" errors), VmHWM ${rss} KiB, log lines ${lines:-–}, proxy CPU ${cpu} µs/req${by_worker:+, connections by worker $by_worker}"
                 done
             done
         done

@@ -16,8 +16,11 @@
 # proxy needs every CPU (W = N) nothing is pinned: proxy, upstream and wrk share all CPUs, and
 # the table says so; that row measures a saturated machine, not the proxy alone.
 #
+# nginx with more than one worker listens with `reuseport`, like the gateway's workers.
+#
 # Output: bench/results/<UTC date-time>-<host>-scaling.md and .csv (req/s, p99, speed-up over
-# the first worker count, gateway ÷ nginx), and beside them each worker count's full load table.
+# the first worker count, CPU µs per request, gateway ÷ nginx, the gateway's connections per
+# worker in each run), and beside them each worker count's full load table.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
