@@ -290,6 +290,7 @@ std::string_view derive_response(ResponseHead& out, bool request_was_head) noexc
 
     BodyKind body = BodyKind::until_close;
     std::uint64_t content_length = 0;
+    bool other_coding = false;
     if (framing.transfer_encoding_count > 0) {
         // The codings of all TE fields form one list; chunked counts only as the final one.
         std::size_t codings = 0;
@@ -308,6 +309,7 @@ std::string_view derive_response(ResponseHead& out, bool request_was_head) noexc
         // RFC 9112 §6.1: chunked MUST NOT be applied more than once.
         if (chunked_count > 1) return "chunked applied more than once";
         if (final_is_chunked) body = BodyKind::chunked;
+        other_coding = codings > chunked_count;
     } else if (framing.content_length_count == 1) {
         const auto length = parse_content_length(framing.content_length);
         if (!length) return "invalid Content-Length";
@@ -324,6 +326,7 @@ std::string_view derive_response(ResponseHead& out, bool request_was_head) noexc
     }
     out.body = body;
     out.content_length = content_length;
+    out.other_coding = other_coding && body != BodyKind::none;
 
     const bool close = out.connection_lists("close");
     out.keep_alive = !close && (http11 || out.connection_lists("keep-alive")) &&
@@ -372,10 +375,31 @@ void ResponseHead::clear() noexcept {
     body = BodyKind::none;
     content_length = 0;
     keep_alive = true;
+    other_coding = false;
 }
 
 bool ResponseHead::connection_lists(std::string_view name) const noexcept {
     return fields_list_option(fields, "connection", name);
+}
+
+std::optional<RequestLineParts> request_line_parts(std::string_view buffer) noexcept {
+    while (buffer.starts_with("\r\n")) buffer.remove_prefix(2);
+    const auto end = buffer.find('\n');
+    if (end == std::string_view::npos) return std::nullopt;
+    std::string_view line = buffer.substr(0, end);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    std::size_t method_end = 0;
+    while (method_end < line.size() && chars::is_tchar(line[method_end])) ++method_end;
+    if (method_end == 0 || method_end > kMaxMethodLength || method_end == line.size() || line[method_end] != ' ')
+        return std::nullopt;
+    const std::size_t target_start = method_end + 1;
+    const std::size_t target_end = line.find(' ', target_start);
+    if (target_end == std::string_view::npos || target_end == target_start) return std::nullopt;
+    if (!line.substr(target_end + 1).starts_with("HTTP/")) return std::nullopt;
+    const std::string_view target = line.substr(target_start, target_end - target_start);
+    for (const char c : target)
+        if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) return std::nullopt;
+    return RequestLineParts{line.substr(0, method_end), target};
 }
 
 ParseResult parse_request_head(std::string_view buffer, std::size_t max_head_bytes,

@@ -78,6 +78,7 @@ struct ResponseHead {
     BodyKind body = BodyKind::none;         // derived; see parse_response_head
     std::uint64_t content_length = 0;
     bool keep_alive = true;                 // whether the upstream connection may be reused
+    bool other_coding = false;              // a body with a transfer coding besides chunked (gzip, ...)
 
     void clear() noexcept;
     [[nodiscard]] bool connection_lists(std::string_view name) const noexcept;
@@ -89,6 +90,18 @@ struct ResponseHead {
 /// Transfer-Encoding whose final coding is chunked gives `chunked`; any other coding, or neither
 /// header, gives `until_close`. Also errors: Transfer-Encoding on HTTP/1.0, chunked listed twice,
 /// an empty Transfer-Encoding. Content-Length: 0 gives `none`; a 101 is never kept alive.
+/// `other_coding` marks a body with any coding besides chunked (the caller cannot pass it on).
+struct RequestLineParts {
+    std::string_view method;
+    std::string_view target;
+};
+
+/// The method and target of a request whose head was refused, for its audit record: only when
+/// the first non-empty line of `buffer` is complete and shaped "TOKEN SP TARGET SP HTTP/...".
+/// Anything else may be the middle of a head (a pipelined request cut short by a wrong
+/// Content-Length), where "Token <key>" must not pass for a method and a target.
+std::optional<RequestLineParts> request_line_parts(std::string_view buffer) noexcept;
+
 ParseResult parse_response_head(std::string_view buffer, std::size_t max_head_bytes,
                                 bool request_was_head, ResponseHead& out);
 

@@ -2,6 +2,8 @@
 
 #include "http/chars.hpp"
 
+#include <algorithm>
+
 namespace giosg::http {
 
 namespace {
@@ -105,6 +107,30 @@ TargetResult parse_target(std::string_view raw) noexcept {
     if (auto error = check_path(path); !error.empty()) return reject(error);
 
     return TargetResult{true, TargetView{path, query, question != std::string_view::npos}, {}};
+}
+
+void append_audit_target(std::string_view raw, std::string& out) {
+    std::string_view rest = raw.substr(0, raw.find_first_of("?#"));
+    std::size_t authority = std::string_view::npos;
+    if (rest.starts_with("//")) {
+        authority = 2;
+    } else if (const auto colon = rest.find("://"); colon != std::string_view::npos && colon > 0) {
+        const auto scheme = rest.substr(0, colon);
+        const bool is_scheme = std::all_of(scheme.begin(), scheme.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+                   c == '-' || c == '.';
+        });
+        if (is_scheme) authority = colon + 3;
+    }
+    if (authority != std::string_view::npos) {
+        const auto end = rest.find('/', authority);
+        const auto at = rest.substr(authority, end == std::string_view::npos ? end : end - authority).rfind('@');
+        if (at != std::string_view::npos) {
+            out.append(rest.substr(0, authority));
+            rest.remove_prefix(authority + at + 1);
+        }
+    }
+    out.append(rest);
 }
 
 void append_forward_target(const TargetView& target, std::string& out) {

@@ -29,4 +29,9 @@ TargetResult parse_target(std::string_view raw) noexcept;
 /// (percent-decoded) name is "token"; a query left empty drops its '?'.
 void append_forward_target(const TargetView& target, std::string& out);
 
+/// Appends what the audit record may keep of a raw target that was refused: the part before any
+/// '?' or '#', and of an absolute-form ("scheme://...") or "//..." target without the userinfo
+/// ("user:password@") of its authority. Never a query, fragment or password.
+void append_audit_target(std::string_view raw, std::string& out);
+
 }  // namespace giosg::http

@@ -286,14 +286,14 @@ asio::awaitable<Session::HeadOutcome> Session::read_request_head(Exchange& ex, b
         ex.code = Reason::client_closed;
         break;
     }
-    // Best effort for the audit record: method and path from a request line we could not accept.
-    const auto raw = buffer_.view().substr(0, std::min<std::size_t>(buffer_.size(), 4096));
-    const auto sp = raw.find(' ');
-    if (sp != std::string_view::npos && sp <= 32) {
-        ex.method.assign(raw.substr(0, sp));
-        auto rest = raw.substr(sp + 1);
-        rest = rest.substr(0, std::min(rest.find_first_of(" ?\r\n"), rest.size()));
-        ex.path.assign(rest.substr(0, 2048));
+    // Best effort for the audit record: method and path from a request line we could not accept,
+    // only when the first line has a request line's shape. Anything else may be the middle of a
+    // head (a pipelined request cut by a wrong Content-Length): "Token <key>" must not become a
+    // method and a path.
+    if (const auto line = http::request_line_parts(buffer_.view().substr(0, std::min<std::size_t>(buffer_.size(), 4096)))) {
+        ex.method.assign(line->method);
+        ex.path.clear();
+        http::append_audit_target(line->target.substr(0, 2048), ex.path);
     }
     if (ex.code == Reason::client_closed) {
         ex.status = reason_status(Reason::client_closed);
@@ -317,7 +317,8 @@ asio::awaitable<bool> Session::handle(Exchange& ex) {
     // Step 1: target rules and body limits.
     const auto target = http::parse_target(head.target);
     if (!target.ok) {
-        ex.path.assign(head.target.substr(0, std::min(head.target.find('?'), head.target.size())));
+        ex.path.clear();
+        http::append_audit_target(head.target, ex.path);
         co_return co_await send_error(ex, Reason::bad_request, target.detail, true);
     }
     ex.path.assign(target.target.path);
@@ -435,7 +436,7 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
     for (int attempt = 0;; ++attempt) {
         // (Two statements: GCC 12 miscompiles co_await inside a conditional expression.)
         upstream::Pool::Lease lease;
-        if (attempt == 0) lease = co_await worker_.pool.acquire(idempotent(ex.method));
+        if (attempt == 0) lease = co_await worker_.pool.acquire();
         else lease = co_await worker_.pool.connect_new();
         if (!lease.connection) {
             const auto reason = lease.error == asio::error::timed_out ? Reason::upstream_timeout : Reason::upstream_unavailable;
@@ -464,16 +465,12 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
         spdlog::warn("upstream exchange failed ({}) for request {}", reason_code(reason), ex.id());
         co_return co_await send_error(ex, reason, {}, !ex.client_keep_alive);
     }
-    if (response.body == http::BodyKind::until_close) {
-        bool has_transfer_coding = false;
-        for (const auto& field : response.fields) has_transfer_coding |= http::iequals(field.name, "Transfer-Encoding");
-        if (has_transfer_coding) {
-            // A coding other than chunked (gzip, ...) would reach the client still encoded once the
-            // hop-by-hop Transfer-Encoding is dropped: treat it as an invalid answer.
-            connection->close();
-            spdlog::warn("upstream used a transfer coding other than chunked for request {}", ex.id());
-            co_return co_await send_error(ex, Reason::upstream_unavailable, {}, !ex.client_keep_alive);
-        }
+    if (response.other_coding) {
+        // A coding besides chunked (gzip, ...) would reach the client still encoded once the
+        // hop-by-hop Transfer-Encoding is dropped: treat it as an invalid answer.
+        connection->close();
+        spdlog::warn("upstream used a transfer coding other than chunked for request {}", ex.id());
+        co_return co_await send_error(ex, Reason::upstream_unavailable, {}, !ex.client_keep_alive);
     }
     ex.upstream_ms = ms_between(upstream_started, Clock::now());
     worker_.metrics.upstream_duration.observe(*ex.upstream_ms / 1000.0);

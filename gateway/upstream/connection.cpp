@@ -86,7 +86,7 @@ asio::awaitable<void> Connection::write(error_code& ec, asio::const_buffer a, as
     ec = deadline_.outcome(e);
 }
 
-bool Connection::stale(std::chrono::steady_clock::time_point now, bool trust_recent) const {
+bool Connection::stale() const {
     if (!buffer_.empty()) return true;  // unsolicited bytes after a complete response
     // TLS: bytes may already sit decrypted inside OpenSSL, where the socket peek cannot see them.
     if (const auto* tls = std::get_if<1>(&stream_);
@@ -94,12 +94,9 @@ bool Connection::stale(std::chrono::steady_clock::time_point now, bool trust_rec
         return true;
     auto& socket = const_cast<tcp::socket&>(lowest());
     if (!socket.is_open()) return true;
-    // Under load a connection comes back to the pool and goes out again within microseconds; a
-    // peek then costs a syscall per request and almost never finds anything (upstreams close
-    // idle connections after seconds). A connection that did die meanwhile fails at the write or
-    // the head read, which is retried on a new connection for idempotent methods; the others
-    // (trust_recent false) always get the peek.
-    if (trust_recent && now - idle_since < kTrustRecentlyUsed) return false;
+    // Peeked on every reuse, also microseconds after the release: bytes the upstream sends after
+    // a complete response (a wrong Content-Length, a second answer) would otherwise be read as
+    // the next request's response, which may be another client's. The peek costs one syscall.
     char probe;
     const auto n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) return true;                                     // FIN: the upstream closed it
@@ -173,12 +170,12 @@ asio::awaitable<Pool::Lease> Pool::connect_new() {
     co_return lease;
 }
 
-asio::awaitable<Pool::Lease> Pool::acquire(bool retryable) {
+asio::awaitable<Pool::Lease> Pool::acquire() {
     const auto now = std::chrono::steady_clock::now();
     while (!idle_.empty()) {
         auto connection = std::move(idle_.back());  // most recently used: least likely to be stale
         idle_.pop_back();
-        if (now - connection->idle_since < options_.idle_ttl && !connection->stale(now, retryable)) {
+        if (now - connection->idle_since < options_.idle_ttl && !connection->stale()) {
             Lease lease;
             lease.connection = std::move(connection);
             lease.reused = true;

@@ -24,8 +24,6 @@ namespace giosg::upstream {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
-/// A pooled connection released less than this long ago is reused without a liveness peek.
-inline constexpr std::chrono::milliseconds kTrustRecentlyUsed{1000};
 using tcp = asio::ip::tcp;
 using net::error_code;
 
@@ -52,10 +50,9 @@ public:
     void expires_after(std::chrono::milliseconds timeout) { deadline_.expires_after(timeout); }
     /// No deadline (parked in the pool).
     void clear_deadline() noexcept { deadline_.clear(); }
-    /// True when the peer closed (or sent unsolicited bytes) while the connection sat idle.
-    /// Whether a pooled connection must not be reused. With `trust_recent`, one released less
-    /// than kTrustRecentlyUsed ago is checked without a syscall (see connection.cpp).
-    [[nodiscard]] bool stale(std::chrono::steady_clock::time_point now, bool trust_recent = true) const;
+    /// True when the peer closed, reset or sent unsolicited bytes while the connection sat idle:
+    /// a pooled connection that must not be reused.
+    [[nodiscard]] bool stale() const;
     void close() noexcept;
 
     net::ReadBuffer& buffer() noexcept { return buffer_; }
@@ -93,10 +90,8 @@ public:
     };
 
     /// An idle connection if a live one is pooled, else a new one (resolve + connect + TLS
-    /// within connect_timeout).
-    /// `retryable`: the request may be retried on a new connection if this one turns out dead
-    /// (idempotent methods); only then is a recently used connection taken without a peek.
-    asio::awaitable<Lease> acquire(bool retryable = true);
+    /// within connect_timeout). A pooled one is reused only when stale() finds nothing on it.
+    asio::awaitable<Lease> acquire();
     /// A fresh connection, never a pooled one (used for the retry after a stale reuse).
     asio::awaitable<Lease> connect_new();
     /// Returns a connection whose last response was read completely and may be kept alive.

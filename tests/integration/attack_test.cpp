@@ -661,6 +661,7 @@ std::vector<AttackCase> upstream_cases() {
     };
     return {
         fault("UpstreamContentLengthAndChunked", "clte"),
+        fault("UpstreamGzipThenChunked", "gzip-chunked"),
         fault("UpstreamInvalidStatusLine", "malformed"),
         fault("UpstreamOversizedHeaders", "big-headers"),
         fault("UpstreamClosesMidBody", "close-mid-body"),

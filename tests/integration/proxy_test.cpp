@@ -674,6 +674,21 @@ TEST(ProxyKeepAlive, IdlePoolKeepsAtMostMaxIdleConnections) {
     EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_idle_overflow_total"), 1u) << metrics;
 }
 
+// Bytes an upstream sends after a complete response never become the next request's answer,
+// however soon after the release that request comes (and it may be another client's).
+TEST(ProxyKeepAlive, LateUpstreamBytesAreNeverServedToTheNextRequest) {
+    Harness h(file_policy());  // one worker, so one pool
+    const auto first = request(h.port(), "GET", kUsersMe, {auth(kKeyFull), header("X-Mock-Fault", "late-answer=20")});
+    EXPECT_EQ(first.status, 200);
+    EXPECT_EQ(first.body, R"({"first":1})");
+    std::this_thread::sleep_for(100ms);  // the unasked answer has arrived on the pooled connection
+    const auto second = request(h.port(), "GET", owned_chats_path(), {auth(kKeyReports)});  // another client
+    EXPECT_EQ(second.status, 200);
+    EXPECT_EQ(second.body.find("injected"), std::string::npos) << second.body;
+    EXPECT_EQ(h.mock().request_count(), 2u);
+    EXPECT_EQ(h.mock().connections_accepted(), 2u);  // the tainted connection was not reused
+}
+
 // Client connections per worker: accepted and open, so operators see load and SO_REUSEPORT balance.
 TEST(ProxyMetrics, ClientConnectionsAreCountedPerWorker) {
     HarnessOptions options = file_policy();
@@ -1124,6 +1139,7 @@ TEST(ProxySecrets, KeysTokensAndQueryTokensNeverReachAuditOrLogs) {
     const std::string bad_key = "bad-key-secret-5d1c";
     const std::string query_token = "query-token-secret-8e2a";
     const std::string query_key_token = std::string("?token=") + kKeyReports;
+    const std::string userinfo_password = "userinfo-password-secret-3f9b";
     {
         Harness h(file_policy());
         const auto port = h.port();
@@ -1141,14 +1157,36 @@ TEST(ProxySecrets, KeysTokensAndQueryTokensNeverReachAuditOrLogs) {
         request(port, "GET", kUsersMe, {auth(kKeyFull), header("X-Mock-Fault", "status=500")});
         request(port, "GET", kUsersMe, {auth(kKeyFull), header("X-Mock-Fault", "close")});
         request(port, "GET", "/api/v5/users/%2e%2e/me?token=" + query_token, {auth(kKeyFull)});
+        // Absolute form is refused (400); its record keeps the target without the password.
+        request(port, "GET", "http://audit-user:" + userinfo_password + "@gw/api/v5/users/me", {auth(kKeyFull)});
+        const auto absolute = h.audit_records(15);
+        ASSERT_EQ(absolute.size(), 15u);
+        EXPECT_EQ(absolute.back().at("path").as_string(), "http://gw/api/v5/users/me");
+        // A head that is no request line: its first words ("Token <key>") are not method and path.
+        {
+            RawConnection c(port);
+            c.send("Token " + std::string(kKeyFull) + " and more\r\nHost: gw\r\n\r\n");
+            const auto r = c.read_response(2s);
+            ASSERT_TRUE(r.has_value());
+            EXPECT_EQ(r->status, 400);
+        }
+        {
+            // A Content-Length that overcounts swallows the start of the next pipelined request.
+            RawConnection c(port);
+            c.send(raw_request("POST", rooms_path(), {auth(kKeyFull), header("Content-Length", "30")}) + "{}" +
+                   raw_request("GET", kUsersMe, {header("Authorization", "Token " + std::string(kKeyFull))}));
+            const auto first = c.read_response(2s);
+            ASSERT_TRUE(first.has_value());
+            c.read_response(2s);  // whatever the rest of the second request turned into
+        }
         EXPECT_GE(h.mock().request_count(), 5u);
-        const auto records = h.audit_records(14);
-        EXPECT_EQ(records.size(), 14u);
+        const auto records = h.audit_records(17);
+        EXPECT_GE(records.size(), 17u);
         h.stop();
         const std::string audit = h.audit_text();
         const std::string logs = Harness::log_text();
         for (const auto& secret : {std::string(kUpstreamToken), std::string(kKeyFull), std::string(kKeyReports),
-                                   bad_key, query_token}) {
+                                   bad_key, query_token, userinfo_password}) {
             EXPECT_EQ(audit.find(secret), std::string::npos) << "audit contains " << secret;
             EXPECT_EQ(logs.find(secret), std::string::npos) << "logs contain " << secret;
         }

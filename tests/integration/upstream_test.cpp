@@ -117,6 +117,11 @@ TEST(UpstreamFailure, UpstreamResponseWithContentLengthAndTransferEncodingGets50
     expect_upstream_fault_gets("clte", 502, "upstream_unavailable");
 }
 
+// The gateway removes the chunking; a coding applied before it (gzip) cannot be passed on as is.
+TEST(UpstreamFailure, UpstreamTransferCodingBesidesChunkedGets502) {
+    expect_upstream_fault_gets("gzip-chunked", 502, "upstream_unavailable");
+}
+
 TEST(UpstreamFailure, UpstreamBodyBreakingOffGets502) {
     expect_upstream_fault_gets("close-mid-body", 502, "upstream_unavailable");
 }

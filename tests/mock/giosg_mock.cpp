@@ -187,7 +187,9 @@ enum class FaultKind {
   status,
   malformed,
   clte,
+  gzip_chunked,
   close_mid_body,
+  late_answer,
   big_headers,
   body_bytes,
   chunked_body_bytes,
@@ -233,7 +235,9 @@ Fault parse_fault(std::string_view spec) {
         {"close", FaultKind::close, false},
         {"malformed", FaultKind::malformed, false},
         {"clte", FaultKind::clte, false},
+        {"gzip-chunked", FaultKind::gzip_chunked, false},
         {"close-mid-body", FaultKind::close_mid_body, false},
+        {"late-answer", FaultKind::late_answer, true},
         {"big-headers", FaultKind::big_headers, false},
         {"status", FaultKind::status, true},
         {"body-bytes", FaultKind::body_bytes, true},
@@ -580,12 +584,36 @@ asio::awaitable<Next> write_fault(Stream& stream, const Fault& fault, bool keep_
                                      "Content-Type: application/json\r\nContent-Length: 2\r\n"
                                      "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")));
       co_return Next::drop;
+    case FaultKind::gzip_chunked:
+      // Framed correctly, but the body stays gzip-coded once the chunking is removed.
+      co_await write_raw(stream, asio::buffer(std::string_view(
+                                     "HTTP/1.1 200 OK\r\nServer: giosg-mock\r\n"
+                                     "Content-Type: application/json\r\n"
+                                     "Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nABCDE\r\n0\r\n\r\n")));
+      co_return Next::drop;
     case FaultKind::close_mid_body:
       co_await write_raw(stream, asio::buffer(std::string_view(
                                      "HTTP/1.1 200 OK\r\nServer: giosg-mock\r\n"
                                      "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
                                      "{\"results\"")));
       co_return Next::drop;
+    case FaultKind::late_answer: {
+      if (!co_await write_raw(stream, asio::buffer(std::string_view(
+                                          "HTTP/1.1 200 OK\r\nServer: giosg-mock\r\n"
+                                          "Content-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+                                          "{\"first\":1}")))) {
+        co_return Next::drop;
+      }
+      asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(fault.value));
+      if (auto [ec] = co_await timer.async_wait(kNoThrow); ec) co_return Next::drop;
+      if (!co_await write_raw(stream, asio::buffer(std::string_view(
+                                          "HTTP/1.1 200 OK\r\nServer: giosg-mock\r\n"
+                                          "Content-Type: application/json\r\nContent-Length: 17\r\n\r\n"
+                                          "{\"injected\":true}")))) {
+        co_return Next::drop;
+      }
+      co_return Next::keep_alive;
+    }
     case FaultKind::big_headers: {
       std::string head = "HTTP/1.1 200 OK\r\nServer: giosg-mock\r\nContent-Type: application/json\r\n";
       for (int i = 0; i < 64; ++i) {

@@ -14,7 +14,11 @@
 //   status=CODE            answer CODE (200..599) with {"detail": "mock fault"}
 //   malformed              write "NOT HTTP\r\n\r\n" and close
 //   clte                   a response with both Content-Length and Transfer-Encoding: chunked
+//   gzip-chunked           a 200 with Transfer-Encoding: gzip, chunked (a coding a proxy that
+//                          removes the chunking must not silently drop)
 //   close-mid-body         headers with Content-Length: 1000, then 10 body bytes, then close
+//   late-answer=MS         200 {"first":1}, then MS ms later an unasked second 200
+//                          {"injected":true} on the same kept-alive connection
 //   big-headers            a 200 response whose header block is about 64 KiB
 //   body-bytes=N           200 with an N-byte body (Content-Length), written in 64 KiB pieces
 //   chunked-body-bytes=N   the same body with Transfer-Encoding: chunked

@@ -537,6 +537,18 @@ INSTANTIATE_TEST_SUITE_P(
                  "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"}),
     param_name<HeadCase>);
 
+TEST(RequestLineParts, OnlyACompleteRequestLineGivesMethodAndTarget) {
+    const auto parts = request_line_parts("\r\nGET /a?b HTTP/1.1\r\nHost: h\r\n");
+    ASSERT_TRUE(parts.has_value());
+    EXPECT_EQ(parts->method, "GET");
+    EXPECT_EQ(parts->target, "/a?b");
+    EXPECT_TRUE(request_line_parts("GET /a HTTP/9.9\r\n").has_value());  // refused later, still named
+    for (std::string_view raw : {"Token secret-key and more\r\n", "Token secret-key\r\n", "GET /a HTTP/1.1",
+                                 "GET\r\nAuthorization:Token k\r\n\r\n", "Authorization: Token k HTTP/1.1\r\n",
+                                 "GET  /a HTTP/1.1\r\n", "G@T /a HTTP/1.1\r\n", "GET /a\tb HTTP/1.1\r\n", ""})
+        EXPECT_FALSE(request_line_parts(raw).has_value()) << raw;
+}
+
 struct ResponseBodyCase {
     const char* name;
     std::string raw;
@@ -544,6 +556,7 @@ struct ResponseBodyCase {
     BodyKind body;
     std::uint64_t content_length;
     bool keep_alive;
+    bool other_coding = false;  // a coding besides chunked that the gateway could not pass on
 };
 
 class ResponseBody : public testing::TestWithParam<ResponseBodyCase> {};
@@ -555,6 +568,7 @@ TEST_P(ResponseBody, FramingAndReuseFollowRfc9112) {
     EXPECT_EQ(head.body, GetParam().body);
     EXPECT_EQ(head.content_length, GetParam().content_length);
     EXPECT_EQ(head.keep_alive, GetParam().keep_alive);
+    EXPECT_EQ(head.other_coding, GetParam().other_coding);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -569,13 +583,16 @@ INSTANTIATE_TEST_SUITE_P(
         ResponseBodyCase{"GzipThenChunked",
                          "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n"
                          "Transfer-Encoding: chunked\r\n\r\n",
-                         false, BodyKind::chunked, 0, true},
+                         false, BodyKind::chunked, 0, true, true},
+        ResponseBodyCase{"GzipThenChunkedInOneField",
+                         "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                         false, BodyKind::chunked, 0, true, true},
         ResponseBodyCase{"ChunkedNotFinalReadsUntilClose",
                          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", false,
-                         BodyKind::until_close, 0, false},
+                         BodyKind::until_close, 0, false, true},
         ResponseBodyCase{"OtherCodingReadsUntilClose",
                          "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false,
-                         BodyKind::until_close, 0, false},
+                         BodyKind::until_close, 0, false, true},
         ResponseBodyCase{"NoFramingReadsUntilClose", "HTTP/1.1 200 OK\r\n\r\n", false,
                          BodyKind::until_close, 0, false},
         ResponseBodyCase{"ConnectionClose",

@@ -182,6 +182,26 @@ INSTANTIATE_TEST_SUITE_P(
         ForwardCase{"OtherParameterOrderIsKept", "/a?z=1&a=2&token=t&m=3", "/a?z=1&a=2&m=3"}),
     param_name<ForwardCase>);
 
+// What the audit record keeps of a refused target: never a query, fragment or password.
+TEST(AuditTarget, DropsQueryFragmentAndUserinfo) {
+    const auto audit_target = [](std::string_view raw) {
+        std::string out = "x";
+        append_audit_target(raw, out);
+        return out.substr(1);
+    };
+    EXPECT_EQ(audit_target("/api/v5/users?token=secret"), "/api/v5/users");
+    EXPECT_EQ(audit_target("/api/v5/users#frag?x"), "/api/v5/users");
+    EXPECT_EQ(audit_target("http://u:SECRETPW@host/api?x=1"), "http://host/api");
+    EXPECT_EQ(audit_target("https://u:p@ss@host:8443/a"), "https://host:8443/a");
+    EXPECT_EQ(audit_target("//u:pw@host/a"), "//host/a");
+    EXPECT_EQ(audit_target("http://u:pw@host"), "http://host");
+    EXPECT_EQ(audit_target("http://host/a@b"), "http://host/a@b");     // '@' in the path is not userinfo
+    EXPECT_EQ(audit_target("/api/v5//users/a@b.c"), "/api/v5//users/a@b.c");
+    EXPECT_EQ(audit_target("/x://u:p@h/"), "/x://u:p@h/");             // not a scheme: kept as sent
+    EXPECT_EQ(audit_target("host:443"), "host:443");
+    EXPECT_EQ(audit_target(""), "");
+}
+
 TEST(ForwardTarget, AppendsToWhatIsAlreadyThere) {
     std::string out = "prefix:";
     append_forward_target(TargetView{"/p", "token=1&x=2", true}, out);
