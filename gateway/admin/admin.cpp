@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "net/accept.hpp"
 #include "net/io.hpp"
 
 namespace giosg {
@@ -79,10 +80,12 @@ struct AdminServer::Impl {
     }
 
     asio::awaitable<void> accept_loop() {
+        net::AcceptBackoff backoff("admin");
         for (;;) {
             auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
             if (ec) {
-                if (!acceptor.is_open()) co_return;
+                if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
+                co_await backoff.after_error(ec);
                 continue;
             }
             asio::co_spawn(ioc, serve(std::move(socket)), asio::detached);
@@ -92,14 +95,16 @@ struct AdminServer::Impl {
 
 AdminServer::AdminServer(const HostPort& listen, Metrics& metrics, std::function<bool()> ready)
     : impl_(std::make_unique<Impl>(metrics, std::move(ready))) {
-    net::error_code ec;
-    const auto address = asio::ip::make_address(listen.host, ec);
-    if (ec) throw std::system_error(ec, "admin_listen must be an IP address: " + listen.host);
-    tcp::endpoint endpoint(address, listen.port);
-    impl_->acceptor.open(endpoint.protocol());
-    impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
-    impl_->acceptor.bind(endpoint);
-    impl_->acceptor.listen();
+    const tcp::endpoint endpoint = net::listen_endpoint(listen.host, listen.port, "/admin_listen");
+    try {
+        impl_->acceptor.open(endpoint.protocol());
+        impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+        impl_->acceptor.bind(endpoint);
+        impl_->acceptor.listen();
+    } catch (const std::system_error& e) {
+        throw std::runtime_error("/admin_listen: cannot listen on " + listen.host + ":" + std::to_string(listen.port) +
+                                 ": " + e.code().message());
+    }
     port_ = impl_->acceptor.local_endpoint().port();
 }
 

@@ -526,6 +526,13 @@ private:
         }
         if (auto text = top.string("admin_listen", Need::optional, true)) {
             config_.admin_listen = host_port(top, "admin_listen", *text);
+            // The workers listen with SO_REUSEPORT; the admin listener on the same address would
+            // fail to bind at start, or (were it to share it) take client connections.
+            const auto& admin = config_.admin_listen;
+            const auto any = [](const std::string& host) { return host == "0.0.0.0" || host == "::"; };
+            if (admin && admin->port != 0 && admin->port == config_.listen.port &&
+                (admin->host == config_.listen.host || any(admin->host) || any(config_.listen.host)))
+                top.error("admin_listen", "must not be the address of /listen");
         }
     }
 

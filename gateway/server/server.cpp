@@ -10,6 +10,7 @@
 #include <future>
 #include <system_error>
 
+#include "net/accept.hpp"
 #include "server/session.hpp"
 #include "server/worker.hpp"
 
@@ -87,14 +88,12 @@ namespace {
 constexpr std::size_t kMaxConnectionsPerWorker = 50000;
 
 asio::awaitable<void> accept_loop(Worker& worker) {
+    net::AcceptBackoff backoff("worker " + std::to_string(worker.index));
     for (;;) {
         auto [ec, socket] = co_await worker.acceptor.async_accept(use_nothrow);
         if (ec) {
             if (ec == asio::error::operation_aborted || !worker.acceptor.is_open()) co_return;
-            // EMFILE/ENFILE and friends: back off briefly instead of spinning on the error.
-            spdlog::warn("accept failed: {}", ec.message());
-            asio::steady_timer pause(worker.ioc, std::chrono::milliseconds(50));
-            co_await pause.async_wait(use_nothrow);
+            co_await backoff.after_error(ec);
             continue;
         }
         if (worker.draining) {
@@ -131,21 +130,6 @@ void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
     acceptor.listen(asio::socket_base::max_listen_connections);
 }
 
-tcp::endpoint listen_endpoint(const HostPort& listen) {
-    error_code ec;
-    auto address = asio::ip::make_address(listen.host, ec);
-    if (ec) {
-        // A name such as "localhost": resolve once at start-up, before any worker runs.
-        asio::io_context ioc;
-        tcp::resolver resolver(ioc);
-        auto results = resolver.resolve(listen.host, std::to_string(listen.port), ec);
-        if (ec || results.empty())
-            throw std::system_error(ec, "cannot resolve listen address " + listen.host);
-        return *results.begin();
-    }
-    return {address, listen.port};
-}
-
 }  // namespace
 
 unsigned Server::resolve_worker_count(unsigned requested) noexcept {
@@ -165,13 +149,14 @@ Server::Server(std::shared_ptr<const Snapshot> snapshot, AuditWriter& audit, Met
 Server::~Server() { stop(std::chrono::milliseconds(0)); }
 
 void Server::start() {
-    auto endpoint = listen_endpoint(snapshot_->config->listen);
+    const HostPort& listen = snapshot_->config->listen;
+    auto endpoint = net::listen_endpoint(listen.host, listen.port, "/listen");
     for (auto& worker : workers_) {
         try {
             open_acceptor(worker->acceptor, endpoint);
         } catch (const std::system_error& e) {
-            throw std::system_error(e.code(), "cannot listen on " + snapshot_->config->listen.host + ":" +
-                                                  std::to_string(endpoint.port()));
+            throw std::runtime_error("/listen: cannot listen on " + listen.host + ":" + std::to_string(endpoint.port()) +
+                                     ": " + e.code().message());
         }
         // Port 0: the first bind picks a port; every other worker joins that one.
         endpoint.port(worker->acceptor.local_endpoint().port());

@@ -446,15 +446,16 @@ TEST(ParseConfig, ListenAcceptsIpv4NamesAndBracketedIpv6) {
                                               {"[::]:9901", "::", 9901},
                                               {"[2001:db8::7]:443", "2001:db8::7", 443}}) {
         SCOPED_TRACE(test.text);
-        const Config config = parsed_after([&](json::object& c) {
-            c["listen"] = test.text;
-            c["admin_listen"] = test.text;
-        });
+        const Config config = parsed_after([&](json::object& c) { c["listen"] = test.text; });
         EXPECT_EQ(config.listen.host, test.host);
         EXPECT_EQ(config.listen.port, test.port);
-        ASSERT_TRUE(config.admin_listen.has_value());
-        EXPECT_EQ(config.admin_listen->host, test.host);
-        EXPECT_EQ(config.admin_listen->port, test.port);
+        const Config admin = parsed_after([&](json::object& c) {
+            c["listen"] = "127.0.0.9:1";
+            c["admin_listen"] = test.text;
+        });
+        ASSERT_TRUE(admin.admin_listen.has_value());
+        EXPECT_EQ(admin.admin_listen->host, test.host);
+        EXPECT_EQ(admin.admin_listen->port, test.port);
     }
 }
 
@@ -495,6 +496,22 @@ TEST(ParseConfig, AdminListenIsOptionalAndMayBeNull) {
                 ElementsAre("/admin_listen: must be \"host:port\" (IPv6 as \"[::1]:8080\")"));
     EXPECT_THAT(errors_after([](json::object& c) { c["admin_listen"] = 9901; }),
                 ElementsAre("/admin_listen: must be a string or null"));
+}
+
+TEST(ParseConfig, AdminListenMustNotBeTheListenAddress) {
+    const auto with = [](std::string listen, std::string admin) {
+        return errors_after([&](json::object& c) {
+            c["listen"] = listen;
+            c["admin_listen"] = admin;
+        });
+    };
+    const auto refused = ElementsAre("/admin_listen: must not be the address of /listen");
+    EXPECT_THAT(with("127.0.0.1:8080", "127.0.0.1:8080"), refused);
+    EXPECT_THAT(with("0.0.0.0:8080", "127.0.0.1:8080"), refused);  // the wildcard covers it
+    EXPECT_THAT(with("127.0.0.1:8080", "[::]:8080"), refused);
+    EXPECT_THAT(with("127.0.0.1:8080", "127.0.0.1:8081"), IsEmpty());
+    EXPECT_THAT(with("127.0.0.1:8080", "127.0.0.2:8080"), IsEmpty());
+    EXPECT_THAT(with("127.0.0.1:0", "127.0.0.1:0"), IsEmpty());  // two free ports
 }
 
 // ---- numbers ---------------------------------------------------------------------------------
