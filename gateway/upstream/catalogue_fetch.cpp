@@ -17,7 +17,9 @@ namespace asio = boost::asio;
 namespace {
 constexpr std::size_t kMaxPages = 1000;
 constexpr std::size_t kMaxPageBytes = 32u << 20;
+constexpr int kFetchTimeouts = 4;  // the whole fetch, all pages: at most 4 × upstream.timeout_ms
 constexpr std::size_t kMaxHeadBytes = 65536;
+using Clock = std::chrono::steady_clock;
 
 // The path and query of a `next` link, or an error when it points anywhere but the upstream.
 std::optional<std::string> same_origin_target(const UpstreamUrl& upstream, std::string_view next, std::string& error) {
@@ -45,7 +47,8 @@ std::optional<std::string> same_origin_target(const UpstreamUrl& upstream, std::
 }
 
 asio::awaitable<std::string> get_page(upstream::Pool& pool, const UpstreamConfig& config, const Secret& token,
-                                      const std::string& target, std::string& error) {
+                                      const std::string& target, Clock::time_point fetch_deadline,
+                                      std::string& error) {
     auto lease = co_await pool.acquire();
     if (!lease.connection) {
         error = "cannot connect to the upstream: " + lease.error.message();
@@ -57,7 +60,15 @@ asio::awaitable<std::string> get_page(upstream::Pool& pool, const UpstreamConfig
     request.append("GET ").append(target).append(" HTTP/1.1\r\nHost: ").append(config.url.authority);
     request.append("\r\nAuthorization: Token ").append(token.reveal());
     request.append("\r\nAccept: application/json\r\nUser-Agent: giosg-gateway/" GIOSG_GATEWAY_VERSION "\r\n\r\n");
-    connection.expires_after(config.timeout);
+    // One deadline for the whole page, head and body: a trickling upstream cannot hold start-up
+    // (and the fallback to policy.file) by sending a byte now and then. The fetch as a whole has
+    // its own deadline too.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(fetch_deadline - Clock::now());
+    if (left.count() <= 0) {
+        error = "the catalogue fetch took longer than " + std::to_string(kFetchTimeouts) + " × upstream.timeout_ms";
+        co_return std::string{};
+    }
+    connection.expires_after(std::min(config.timeout, left));
     net::error_code ec;
     co_await connection.write(ec, asio::buffer(request));
     std::fill(request.begin(), request.end(), '\0');  // the token should not linger in this buffer
@@ -79,7 +90,6 @@ asio::awaitable<std::string> get_page(upstream::Pool& pool, const UpstreamConfig
     std::string body;
     net::BodyReader reader(connection, connection.buffer(), head.body, head.content_length);
     while (!reader.done() && reader.error() == net::BodyError::none) {
-        connection.expires_after(config.timeout);
         const auto piece = co_await reader.next();
         body.append(piece);
         if (body.size() > kMaxPageBytes) {
@@ -88,7 +98,9 @@ asio::awaitable<std::string> get_page(upstream::Pool& pool, const UpstreamConfig
         }
     }
     if (reader.error() != net::BodyError::none) {
-        error = "catalogue response body broke off";
+        error = reader.io_error() == boost::beast::error::timeout
+                    ? "the upstream did not send the catalogue page within upstream.timeout_ms"
+                    : "catalogue response body broke off";
         co_return std::string{};
     }
     if (keep_alive) pool.release(std::move(lease.connection));
@@ -106,6 +118,7 @@ asio::awaitable<CatalogueFetch> fetch_catalogue(asio::any_io_executor executor, 
     upstream::Pool pool(executor, upstream, tls, upstream::Pool::Options{.max_idle = 1});
     std::string target = "/api/v5/endpoints";
     std::set<std::string> seen;
+    const auto deadline = Clock::now() + kFetchTimeouts * upstream.timeout;
     for (;;) {
         if (!seen.insert(target).second) {
             result.error = "catalogue next links loop back to " + target;
@@ -116,7 +129,7 @@ asio::awaitable<CatalogueFetch> fetch_catalogue(asio::any_io_executor executor, 
             break;
         }
         std::string error;
-        const std::string body = co_await get_page(pool, upstream, token, target, error);
+        const std::string body = co_await get_page(pool, upstream, token, target, deadline, error);
         if (!error.empty()) {
             result.error = std::move(error);
             break;

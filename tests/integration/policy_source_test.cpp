@@ -3,9 +3,17 @@
 // origin (the token would go there); a broken snapshot is an error naming the file.
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <atomic>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "auth/key_hash.hpp"
 #include "config/config.hpp"
@@ -16,6 +24,7 @@ namespace giosg::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using boost::asio::ip::tcp;
 
 const std::string kCatalogue = std::string(GIOSG_SOURCE_DIR) + "/policies/giosg-v5-endpoints.json";
 constexpr std::size_t kCatalogueEntries = 106;
@@ -112,6 +121,38 @@ TEST(PolicySource, FailedLiveFetchFallsBackToSnapshotWithWarning) {
 
     const auto r = request(h.port(), "GET", std::string("/api/v5/orgs/") + kOrg + "/owned_chats", {auth(kKeyFull)});
     EXPECT_EQ(r.status, 200) << r.body;
+}
+
+// An upstream that answers the catalogue request with a head and then a byte now and then
+// (each within the read timeout) must not hold the fetch, and so start-up, for long.
+TEST(PolicySource, TricklingCatalogueFailsWithinTheTimeout) {
+    boost::asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = acceptor.local_endpoint().port();
+    std::atomic<bool> stop{false};
+    std::thread upstream([&] {
+        tcp::socket socket(io);
+        boost::system::error_code ec;
+        acceptor.accept(socket, ec);
+        if (ec) return;
+        std::array<char, 4096> request{};
+        socket.read_some(boost::asio::buffer(request), ec);
+        const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+        boost::asio::write(socket, boost::asio::buffer(head), ec);
+        for (int i = 0; i < 400 && !stop && !ec; ++i) {  // 40 s at most
+            boost::asio::write(socket, boost::asio::buffer(" ", 1), ec);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
+    UpstreamConfig config = upstream_config("http://127.0.0.1:" + std::to_string(port));  // timeout 1 s
+    auto fetch = std::async(std::launch::async, [&] { return fetch_catalogue_blocking(config, Secret(kUpstreamToken)); });
+    const bool finished = fetch.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    stop = true;
+    upstream.join();
+    ASSERT_TRUE(finished) << "the fetch was still reading a trickling page after 10 s";
+    const auto result = fetch.get();
+    EXPECT_FALSE(result.ok());
+    EXPECT_TRUE(contains(result.error, "within upstream.timeout_ms")) << result.error;
 }
 
 TEST(PolicySource, FailedLiveFetchWithoutSnapshotIsAnError) {
