@@ -122,6 +122,33 @@ void append_ts_field(std::string& out) {
 }
 }  // namespace
 
+std::optional<std::string> audit_path_problem(const fs::path& path) {
+    std::error_code ec;
+    const auto status = fs::status(path, ec);
+    if (!fs::exists(status)) {
+        const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+        if (!fs::is_directory(folder, ec)) return "cannot create " + path.string() + ": its folder does not exist";
+        if (::access(folder.c_str(), W_OK | X_OK) != 0)
+            return "cannot create " + path.string() + ": " + std::generic_category().message(errno);
+        return std::nullopt;
+    }
+    if (fs::is_directory(status)) return path.string() + " is a directory";
+    if (::access(path.c_str(), W_OK) != 0)
+        return "cannot write " + path.string() + ": " + std::generic_category().message(errno);
+    if (!fs::is_regular_file(status)) return std::nullopt;  // /dev/null, a FIFO: nothing to read back
+    try {
+        const FileTail tail = read_tail(path);
+        // A file holding only a torn line is started over; a torn last line after records is sealed.
+        if (tail.last_line_unchained)
+            return path.string() +
+                   " does not end with a chained record (written by another program or an older version); move it "
+                   "away to start a new chain";
+    } catch (const std::system_error& e) {
+        return e.what();
+    }
+    return std::nullopt;
+}
+
 // ---- AuditRing -------------------------------------------------------------------------------
 
 AuditRing::AuditRing(std::size_t capacity)
@@ -198,10 +225,9 @@ AuditWriter::~AuditWriter() {
 // Continues the chain where the files on disk end (README "Rotation").
 void AuditWriter::recover_chain() {
     const auto& path = options_.path;
+    if (auto problem = audit_path_problem(path)) throw std::runtime_error("audit.path: " + *problem);
     std::error_code ec;
     const bool exists = fs::exists(path, ec);
-    if (exists && fs::is_directory(path, ec))
-        throw std::runtime_error("audit.path " + path.string() + " is a directory");
     if (exists && !fs::is_regular_file(path, ec)) {
         // /dev/null, a FIFO to a log shipper, ...: nothing to read back, rotate or fsync.
         if (!open_file()) throw std::system_error(errno, std::generic_category(), "cannot open audit file " + path.string());
@@ -217,11 +243,6 @@ void AuditWriter::recover_chain() {
             throw std::system_error(errno, std::generic_category(), "cannot truncate audit file " + path.string());
         tail = FileTail{};
     }
-    if (tail.last_line_unchained)
-        throw std::runtime_error("audit file " + path.string() +
-                                 " does not end with a chained record (written by another program or an older "
-                                 "version); move it away to start a new chain");
-
     if (tail.size > 0 && tail.torn_bytes == 0) {
         chain_ = *tail.state;  // intact: append to it
         file_bytes_ = tail.size;

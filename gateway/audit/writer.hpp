@@ -84,6 +84,11 @@ std::size_t AuditRing::drain(F&& take) {
     return head - tail;
 }
 
+/// What the writer would refuse about `path` (a folder; a file or folder it cannot write; a file
+/// that does not end with a chained record), as one sentence naming the path; nullopt when the
+/// path is usable. Read-only, so `check` can say what `serve` would.
+std::optional<std::string> audit_path_problem(const std::filesystem::path& path);
+
 class AuditWriter {
 public:
     using Fsync = AuditConfig::Fsync;

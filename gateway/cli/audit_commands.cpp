@@ -25,8 +25,9 @@ namespace fs = std::filesystem;
 
 constexpr int kUsageError = 2;
 
+// A usage error prints the audit commands' usage; a file that cannot be read (also exit 2) does not.
 int usage_error(std::ostream& err, std::string_view why) {
-    err << "giosg-gateway: audit " << why << "\n";
+    err << "giosg-gateway: audit: " << why << "\n\nUsage:\n" << audit_usage();
     return kUsageError;
 }
 

@@ -9,6 +9,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -24,6 +25,7 @@
 #include "audit/writer.hpp"
 #include "auth/key_hash.hpp"
 #include "config/config.hpp"
+#include "http/chars.hpp"
 #include "http/target.hpp"
 #include "policy/decision.hpp"
 #include "server/server.hpp"
@@ -171,9 +173,11 @@ std::optional<Loaded> load_everything(const std::string& file, std::ostream& err
         err << "/audit/syslog/ca_file: cannot read " << audit.syslog->ca_file->string() << "\n";
         problems = true;
     }
-    if (!audit.to_stdout && !std::filesystem::is_directory(audit.path.parent_path())) {
-        err << "/audit/path: cannot create " << audit.path.string() << ": its folder does not exist\n";
-        problems = true;
+    if (!audit.to_stdout) {
+        if (auto problem = audit_path_problem(audit.path)) {
+            err << "/audit/path: " << *problem << "\n";
+            problems = true;
+        }
     }
     loaded.policy = load_policy(*loaded.config, loaded.credentials);
     for (const auto& w : loaded.policy.warnings) err << "warning: " << w << "\n";
@@ -226,8 +230,10 @@ int cmd_explain(const Args& a, std::ostream& out, std::ostream& err) {
     const std::string& target = a.positional[1];
     boost::json::object result;
     const auto parsed = http::parse_target(target);
+    // `serve` answers 400 to a request line whose method is not an HTTP token.
+    const bool method_ok = !method.empty() && std::all_of(method.begin(), method.end(), http::chars::is_tchar);
     Decision d;
-    if (!parsed.ok) {
+    if (!parsed.ok || !method_ok) {
         d.reason = Reason::bad_request;
     } else {
         d = decide_for_client(*loaded->policy.table, *client, method, parsed.target.path);
@@ -441,18 +447,29 @@ int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream
     setup_logging();  // stderr only: stdout belongs to command output (explain's JSON, fetch's catalogue)
     if (args.size() < 2) return usage_error(err, "no command given");
     const std::string& cmd = args[1];
-    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    const auto is_help = [](const std::string& a) { return a == "--help" || a == "-h"; };
+    if (is_help(cmd) || cmd == "help" || cmd == "--version") {
+        if (args.size() > 2) return usage_error(err, cmd + " takes no arguments");
+    }
+    if (is_help(cmd) || cmd == "help") {
         out << usage();
         return 0;
+    }
+    // `COMMAND --help` (also after other arguments) shows the usage, unless it is an option's value.
+    for (std::size_t i = 2; i < args.size(); ++i) {
+        const bool is_value = std::find(kValueOptions.begin(), kValueOptions.end(), args[i - 1]) != kValueOptions.end() ||
+                              (args[i - 1] == "--public-key" && cmd == "audit");
+        if (is_help(args[i]) && !is_value) {
+            out << usage();
+            return 0;
+        }
     }
     if (cmd == "--version") {
         out << "giosg-gateway " << GIOSG_GATEWAY_VERSION << "\n";
         return 0;
     }
     if (cmd == "audit") {
-        const int code = run_audit_command({args.begin() + 2, args.end()}, out, err);
-        if (code == 2 && err.good()) err << "\n" << usage();
-        return code;
+        return run_audit_command({args.begin() + 2, args.end()}, out, err);
     }
     std::string why;
     if (cmd == "hash-key") {

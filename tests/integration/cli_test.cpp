@@ -163,6 +163,40 @@ TEST_F(Cli, UnknownFlagExitsTwoWithUsageOnStderr) {
     }
 }
 
+TEST_F(Cli, HelpAndVersionTakeNoArguments) {
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"--version", "--bogus"},
+                                                 std::vector<std::string>{"--help", "extra"}}) {
+        const auto r = run(args);
+        EXPECT_EQ(r.exit_code, 2) << args[0] << " " << args[1];
+        EXPECT_NE(r.err.find("Usage"), std::string::npos) << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
+    }
+}
+
+TEST_F(Cli, HelpAfterACommandShowsUsageAndExitsZero) {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"check", "--help"}, std::vector<std::string>{"explain", "-h"},
+          std::vector<std::string>{"policy", "diff", "--help"}, std::vector<std::string>{"audit", "verify", "--help"}}) {
+        const auto r = run(args);
+        EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
+        EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
+    }
+    // As an option's value it is a value: a config file named "--help" that does not exist.
+    const auto r = run({"check", "--config", "--help"});
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+}
+
+TEST_F(Cli, AuditUsageErrorsShowUsageButUnreadableFilesDoNot) {
+    const auto unknown = run({"audit", "frobnicate"});
+    EXPECT_EQ(unknown.exit_code, 2);
+    EXPECT_NE(unknown.err.find("audit: unknown subcommand frobnicate"), std::string::npos) << unknown.err;
+    EXPECT_NE(unknown.err.find("Usage"), std::string::npos) << unknown.err;
+    const auto missing = run({"audit", "verify", (dir() / "missing.jsonl").string()});
+    EXPECT_EQ(missing.exit_code, 2);  // unreadable
+    EXPECT_NE(missing.err.find("missing.jsonl"), std::string::npos) << missing.err;
+    EXPECT_EQ(missing.err.find("Usage"), std::string::npos) << missing.err;
+}
+
 // --- hash-key ----------------------------------------------------------------------------------
 
 TEST_F(Cli, HashKeyPrintsSha256OfKeyWithoutTrailingNewline) {
@@ -223,6 +257,30 @@ TEST_F(Cli, CheckUnknownNestedKeyExitsOneNamingItsPath) {
     EXPECT_TRUE(has_line_starting(r.out + r.err, "/upstream/timeout_msec")) << r.out << r.err;
 }
 
+// `check` refuses the audit paths `serve` would refuse, naming /audit/path; both exit 1.
+TEST_F(Cli, CheckAndServeRefuseAnUnusableAuditPath) {
+    const fs::path config = write_file_policy_config();
+    const fs::path audit = config.parent_path() / "audit.jsonl";
+    const auto expect_refused = [&](std::string_view problem) {
+        for (const char* command : {"check", "serve"}) {
+            const auto r = run({command, "--config", config.string()});
+            EXPECT_EQ(r.exit_code, 1) << command << ": " << r.out << r.err;
+            EXPECT_TRUE(has_line(r.err, "/audit/path: " + audit.string() + std::string(problem)))
+                << command << ":\n" << r.err;
+        }
+    };
+    fs::create_directory(audit);
+    expect_refused(" is a directory");
+    fs::remove(audit);
+    write_text(audit, "written by someone else\n");
+    expect_refused(
+        " does not end with a chained record (written by another program or an older version); move it away to "
+        "start a new chain");
+    fs::remove(audit);
+    EXPECT_EQ(run({"check", "--config", config.string()}).exit_code, 0);  // a new file is fine
+    EXPECT_FALSE(fs::exists(audit));                                       // and check did not create it
+}
+
 TEST_F(Cli, CheckWithUnreachableUpstreamAndSnapshotWarnsAndExitsZero) {
     const std::string url = "http://127.0.0.1:" + std::to_string(closed_port());
     const auto r = run({"check", "--config", write_config(url, live_policy(true)).string()});
@@ -259,6 +317,18 @@ TEST_F(Cli, ExplainMethodNotInCatalogueGets405WithAllow) {
     EXPECT_EQ(str(d.at("code")), "method_not_allowed");
     EXPECT_EQ(str(d.at("pattern")), kOwnedChatsPattern);
     EXPECT_EQ(d.at("allow"), json::parse(R"(["GET", "OPTIONS"])"));
+}
+
+// A method that is not an HTTP token never reaches the policy: serve answers its request 400.
+TEST_F(Cli, ExplainMethodThatIsNotATokenGets400) {
+    const auto config = write_file_policy_config();
+    for (const char* method : {"G@T", "G T", ""}) {
+        const auto r = run({"explain", "--config", config.string(), "--client", "billing", method, kOwnedChats});
+        const auto d = explain_json(r);
+        EXPECT_EQ(d.at("status").as_int64(), 400) << method;
+        EXPECT_EQ(str(d.at("code")), "bad_request") << method;
+        EXPECT_TRUE(d.at("pattern").is_null()) << method;
+    }
 }
 
 TEST_F(Cli, ExplainUnknownPathGets404WithNullPatternAndAllow) {
