@@ -401,15 +401,20 @@ int cmd_serve(const Args& a, std::ostream& err) {
             spdlog::info("signal {} received: draining", signo);
             main_ioc.stop();
         });
-        // SIGUSR1: rotate the audit file (README "Rotation"), as often as it comes.
-        asio::signal_set rotate_signal(main_ioc, SIGUSR1);
-        std::function<void(const net::error_code&, int)> on_rotate = [&](const net::error_code& ec, int) {
+        // SIGUSR1: rotate the audit file (README "Rotation"), as often as it comes. SIGHUP, which
+        // would otherwise end the process undrained, is logged and ignored: there is no reload.
+        asio::signal_set other_signals(main_ioc, SIGUSR1, SIGHUP);
+        std::function<void(const net::error_code&, int)> on_signal = [&](const net::error_code& ec, int signo) {
             if (ec) return;
-            spdlog::info("SIGUSR1 received: rotating the audit file");
-            audit.request_rotation();
-            rotate_signal.async_wait(on_rotate);
+            if (signo == SIGUSR1) {
+                spdlog::info("SIGUSR1 received: rotating the audit file");
+                audit.request_rotation();
+            } else {
+                spdlog::warn("SIGHUP received and ignored: giosg-gateway does not reload its config; restart it");
+            }
+            other_signals.async_wait(on_signal);
         };
-        rotate_signal.async_wait(on_rotate);
+        other_signals.async_wait(on_signal);
         audit.start();
         server.start();
         if (admin) {

@@ -462,9 +462,12 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
             idempotent(ex.method))
             continue;
         const auto reason = head_error == upstream::HeadError::timeout ? Reason::upstream_timeout : Reason::upstream_unavailable;
+        ex.upstream_ms = ms_between(upstream_started, Clock::now());  // forwarded, never answered
         spdlog::warn("upstream exchange failed ({}) for request {}", reason_code(reason), ex.id());
         co_return co_await send_error(ex, reason, {}, !ex.client_keep_alive);
     }
+    ex.upstream_ms = ms_between(upstream_started, Clock::now());
+    worker_.metrics.upstream_duration.observe(*ex.upstream_ms / 1000.0);
     if (response.other_coding) {
         // A coding besides chunked (gzip, ...) would reach the client still encoded once the
         // hop-by-hop Transfer-Encoding is dropped: treat it as an invalid answer.
@@ -472,8 +475,6 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
         spdlog::warn("upstream used a transfer coding other than chunked for request {}", ex.id());
         co_return co_await send_error(ex, Reason::upstream_unavailable, {}, !ex.client_keep_alive);
     }
-    ex.upstream_ms = ms_between(upstream_started, Clock::now());
-    worker_.metrics.upstream_duration.observe(*ex.upstream_ms / 1000.0);
     ex.upstream_status = response.status;
 
     // The client's response head, minus framing: copy now, the head's bytes move once the body is read.
@@ -485,8 +486,11 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
         const auto name = field.name;
         if (http::is_hop_by_hop(name) || response.connection_lists(name) || http::iequals(name, "X-Request-Id"))
             continue;
-        // Without a body (HEAD, 304) the upstream's Content-Length describes the entity: pass it on.
-        if (http::iequals(name, "Content-Length") && response.body != http::BodyKind::none) continue;
+        // Without a body (HEAD, 304) the upstream's Content-Length describes the entity: pass it on,
+        // except on a 204, where RFC 9110 §8.6 forbids it.
+        if (http::iequals(name, "Content-Length") &&
+            (response.body != http::BodyKind::none || response.status == 204))
+            continue;
         append_field(head_out, name, field.value);
     }
     append_field(head_out, "X-Request-Id", ex.id());

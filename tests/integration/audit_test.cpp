@@ -850,6 +850,10 @@ TEST(AuditServe, SignedCheckpointsAndSignalRotationVerify) {
     ASSERT_TRUE(wait_until([&] { return audit_files(active).size() == 2; }, 3s))
         << "no rotated file 3 s after SIGUSR1\n"
         << serve.stderr_text();
+    // SIGHUP would end a process that does not handle it, undrained: it is logged and ignored.
+    serve.signal(SIGHUP);
+    EXPECT_TRUE(wait_until([&] { return contains(serve.stderr_text(), "SIGHUP received and ignored"); }, 3s))
+        << serve.stderr_text();
     burst("sig-c-");
     const auto exit_code = serve.signal_and_wait(SIGTERM, 10s);
     ASSERT_TRUE(exit_code.has_value()) << "serve did not stop within 10 s of SIGTERM";

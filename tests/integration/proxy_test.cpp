@@ -674,6 +674,20 @@ TEST(ProxyKeepAlive, IdlePoolKeepsAtMostMaxIdleConnections) {
     EXPECT_EQ(metric_value(metrics, "giosg_gateway_upstream_idle_overflow_total"), 1u) << metrics;
 }
 
+// RFC 9110 §8.6: a 204 carries no Content-Length, even when the upstream sent one.
+TEST(ProxyKeepAlive, NoContentIsPassedOnWithoutContentLength) {
+    Harness h(file_policy());
+    RawConnection c(h.port());
+    for (int i = 0; i < 2; ++i) {  // and the connection stays in step
+        c.send(raw_request("GET", kUsersMe, {auth(kKeyFull), header("X-Mock-Fault", "204-with-length")}));
+        const auto r = c.read_response(2s);
+        ASSERT_TRUE(r.has_value());
+        EXPECT_EQ(r->status, 204);
+        EXPECT_EQ(r->header_count("Content-Length"), 0u);
+        EXPECT_TRUE(r->body.empty());
+    }
+}
+
 // Bytes an upstream sends after a complete response never become the next request's answer,
 // however soon after the release that request comes (and it may be another client's).
 TEST(ProxyKeepAlive, LateUpstreamBytesAreNeverServedToTheNextRequest) {

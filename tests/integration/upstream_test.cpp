@@ -72,7 +72,9 @@ void expect_gateway_error(const Response& r, int status, std::string_view code) 
 }
 
 // The audit record of a forwarded request that got no upstream answer.
-void expect_forwarded_without_answer(Harness& h, const Response& r, int status, std::string_view code) {
+// `sent`: the request reached the upstream (so upstream_ms is a number), or no connection was made.
+void expect_forwarded_without_answer(Harness& h, const Response& r, int status, std::string_view code,
+                                     bool sent = true) {
     const auto records = h.audit_records(1);
     ASSERT_EQ(records.size(), 1u) << h.audit_text();
     const auto& record = records.front();
@@ -82,6 +84,13 @@ void expect_forwarded_without_answer(Harness& h, const Response& r, int status, 
     EXPECT_EQ(record.at("status").as_int64(), status);
     ASSERT_TRUE(record.contains("upstream_status"));
     EXPECT_TRUE(record.at("upstream_status").is_null()) << h.audit_text();
+    if (sent) {
+        ASSERT_TRUE(record.at("upstream_ms").is_number()) << h.audit_text();
+        EXPECT_LE(record.at("upstream_ms").to_number<double>(), record.at("duration_ms").to_number<double>())
+            << h.audit_text();
+    } else {
+        EXPECT_TRUE(record.at("upstream_ms").is_null()) << h.audit_text();
+    }
     EXPECT_EQ(str(record.at("client")), "full");
     EXPECT_EQ(str(record.at("path")), kOwnedChats);
 }
@@ -102,7 +111,7 @@ TEST(UpstreamFailure, ClosedUpstreamPortGets502) {
     Harness h(o);
     const auto r = request(h.port(), "GET", kOwnedChats, {auth(kKeyFull)});
     expect_gateway_error(r, 502, "upstream_unavailable");
-    expect_forwarded_without_answer(h, r, 502, "upstream_unavailable");
+    expect_forwarded_without_answer(h, r, 502, "upstream_unavailable", false);
 }
 
 TEST(UpstreamFailure, UpstreamClosingWithoutAnswerGets502) {
@@ -232,7 +241,7 @@ TEST(UpstreamTls, CertificateNotMatchingHostNameGets502) {
     Harness h(o);
     const auto r = request(h.port(), "GET", kOwnedChats, {auth(kKeyFull)});
     expect_gateway_error(r, 502, "upstream_unavailable");
-    expect_forwarded_without_answer(h, r, 502, "upstream_unavailable");
+    expect_forwarded_without_answer(h, r, 502, "upstream_unavailable", false);
     EXPECT_EQ(upstream.mock->request_count(), 0u) << "a request was sent over an unverified TLS connection";
 }
 
@@ -244,7 +253,7 @@ TEST(UpstreamTls, CertificateNotTrustedBySystemStoreGets502) {
     Harness h(o);
     const auto r = request(h.port(), "GET", kOwnedChats, {auth(kKeyFull)});
     expect_gateway_error(r, 502, "upstream_unavailable");
-    expect_forwarded_without_answer(h, r, 502, "upstream_unavailable");
+    expect_forwarded_without_answer(h, r, 502, "upstream_unavailable", false);
     EXPECT_EQ(upstream.mock->request_count(), 0u) << "a request was sent over an unverified TLS connection";
 }
 

@@ -190,6 +190,7 @@ enum class FaultKind {
   gzip_chunked,
   close_mid_body,
   late_answer,
+  no_content_with_length,
   big_headers,
   body_bytes,
   chunked_body_bytes,
@@ -238,6 +239,7 @@ Fault parse_fault(std::string_view spec) {
         {"gzip-chunked", FaultKind::gzip_chunked, false},
         {"close-mid-body", FaultKind::close_mid_body, false},
         {"late-answer", FaultKind::late_answer, true},
+        {"204-with-length", FaultKind::no_content_with_length, false},
         {"big-headers", FaultKind::big_headers, false},
         {"status", FaultKind::status, true},
         {"body-bytes", FaultKind::body_bytes, true},
@@ -597,6 +599,12 @@ asio::awaitable<Next> write_fault(Stream& stream, const Fault& fault, bool keep_
                                      "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
                                      "{\"results\"")));
       co_return Next::drop;
+    case FaultKind::no_content_with_length: {
+      const std::string head = "HTTP/1.1 204 No Content\r\nServer: giosg-mock\r\nContent-Length: 5\r\n" +
+                               connection + "\r\n";
+      if (!co_await write_raw(stream, asio::buffer(head))) co_return Next::drop;
+      co_return keep_alive ? Next::keep_alive : Next::close;
+    }
     case FaultKind::late_answer: {
       if (!co_await write_raw(stream, asio::buffer(std::string_view(
                                           "HTTP/1.1 200 OK\r\nServer: giosg-mock\r\n"

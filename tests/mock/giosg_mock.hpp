@@ -17,6 +17,7 @@
 //   gzip-chunked           a 200 with Transfer-Encoding: gzip, chunked (a coding a proxy that
 //                          removes the chunking must not silently drop)
 //   close-mid-body         headers with Content-Length: 1000, then 10 body bytes, then close
+//   204-with-length        204 No Content with a (forbidden) Content-Length: 5, no body
 //   late-answer=MS         200 {"first":1}, then MS ms later an unasked second 200
 //                          {"injected":true} on the same kept-alive connection
 //   big-headers            a 200 response whose header block is about 64 KiB
