@@ -12,6 +12,7 @@
 #include "audit/record.hpp"
 #include "http/forward.hpp"
 #include "http/target.hpp"
+#include "net/peek.hpp"
 
 namespace giosg::server {
 
@@ -22,6 +23,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 constexpr std::size_t kMaxUpstreamHeadBytes = 32768;  // giosg answers with a few hundred bytes
 constexpr std::size_t kPrebufferBytes = 65536;        // responses up to this size are checked whole
+constexpr double kClientGoneCheckAfterMs = 10;        // after a slower answer: is the client still there?
 constexpr std::size_t kKeepBufferBytes = 65536;       // buffers shrink back to this after a big body
 constexpr std::size_t kAuditLineReserve = 512;     // a typical record is 300-450 bytes
 // The read that waits for a request: a typical API request head is 300-800 bytes, and the
@@ -534,6 +536,19 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
     else if (head_.version_minor == 0) head_out.append("Connection: keep-alive\r\n");  // 1.0 closes by default
     head_out.append("\r\n");
     ex.status = response.status;
+
+    // A client that gave up waiting on a slow upstream has closed its end by now. Its record says
+    // so (499) instead of claiming an answer that the kernel would only have accepted on its
+    // behalf. Peeked only after a slow answer, so fast ones pay no syscall; like nginx, a client
+    // that merely half-closed counts as gone.
+    if (*ex.upstream_ms >= kClientGoneCheckAfterMs &&
+        net::peek(client_.socket().native_handle()) == net::Peek::closed) {
+        if (complete && response.keep_alive) worker_.pool.release(std::move(connection));
+        else connection->close();
+        ex.code = Reason::client_closed;
+        ex.status = reason_status(Reason::client_closed);
+        co_return false;
+    }
 
     const bool record_first = worker_.audit.fsync_mode() == AuditWriter::Fsync::always;
     if (complete && record_first) {

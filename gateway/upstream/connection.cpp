@@ -12,6 +12,8 @@
 #include <array>
 #include <stdexcept>
 
+#include "net/peek.hpp"
+
 namespace giosg::net {
 bool tls_stream_truncated(const error_code& ec) noexcept {
     return ec == boost::asio::ssl::error::stream_truncated;
@@ -97,11 +99,8 @@ bool Connection::stale() const {
     // Peeked on every reuse, also microseconds after the release: bytes the upstream sends after
     // a complete response (a wrong Content-Length, a second answer) would otherwise be read as
     // the next request's response, which may be another client's. The peek costs one syscall.
-    char probe;
-    const auto n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) return true;                                     // FIN: the upstream closed it
-    if (n > 0) return true;                                      // data (or a TLS close_notify)
-    return !(errno == EAGAIN || errno == EWOULDBLOCK);           // error: reset
+    // FIN, a reset, or data (unsolicited bytes, a TLS close_notify): not reusable.
+    return net::peek(socket.native_handle()) != net::Peek::nothing;
 }
 
 void Connection::close() noexcept {

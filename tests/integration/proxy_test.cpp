@@ -1119,6 +1119,27 @@ TEST(ProxyAudit, ForwardedPostRecordCountsBodyBytesAndUpstreamTiming) {
     EXPECT_GE(number(record.at("duration_ms")), number(record.at("upstream_ms")));
 }
 
+// CONTRACT §4: client_closed / 499 when the client left before its response. A client that
+// closes (FIN) while the upstream is slow gets no answer written, and its record says so.
+TEST(ProxyAudit, ClientThatLeftWhileTheUpstreamWasSlowIsRecordedAs499) {
+    Harness h(file_policy());
+    {
+        RawConnection c(h.port());
+        c.send(raw_request("GET", kUsersMe, {auth(kKeyFull), header("X-Mock-Fault", "delay=300")}));
+        std::this_thread::sleep_for(100ms);
+    }  // closed before the answer
+    const auto records = h.audit_records(1);
+    ASSERT_EQ(records.size(), 1u);
+    const auto& record = records.front();
+    EXPECT_EQ(record.at("code"), json::value("client_closed")) << h.audit_text();
+    EXPECT_EQ(record.at("status"), json::value(499));
+    EXPECT_EQ(record.at("upstream_status"), json::value(200));  // the upstream did answer
+    EXPECT_EQ(number(record.at("bytes_out")), 0.0);
+    // A client that stays gets its slow answer.
+    const auto r = request(h.port(), "GET", kUsersMe, {auth(kKeyFull), header("X-Mock-Fault", "delay=50")});
+    EXPECT_EQ(r.status, 200);
+}
+
 TEST(ProxyAudit, LargeResponseRecordCountsEveryByteSent) {
     Harness h(file_policy());
     const auto r = request(h.port(), "GET", kUsersMe, {auth(kKeyFull), header("X-Mock-Fault", "chunked-body-bytes=1000000")});
