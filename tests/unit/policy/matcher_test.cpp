@@ -66,6 +66,21 @@ TEST(PolicyMatch, LiteralSegmentWinsOverPlaceholder) {
     EXPECT_EQ(matched(*table, "/api/v5/users/mee"), "/api/v5/users/<user_id>");
 }
 
+// giosg decodes "%6De" to "me": the decision must be the literal's, not the placeholder's (whose
+// scopes may be weaker). The segment is still forwarded as sent; only the match reads it decoded.
+TEST(PolicyMatch, EscapedLiteralSegmentMatchesTheLiteral) {
+    const auto table = table_of({entry("/api/v5/users/<user_id>"), entry("/api/v5/users/me"), entry("/a/me/x")});
+    EXPECT_EQ(matched(*table, "/api/v5/users/%6De"), "/api/v5/users/me");
+    EXPECT_EQ(matched(*table, "/api/v5/users/%6d%65"), "/api/v5/users/me");
+    EXPECT_EQ(matched(*table, "/api/v5/users/%6D%65/"), "/api/v5/users/me");
+    EXPECT_EQ(matched(*table, "/%61pi/v5/users/me"), "/api/v5/users/me");  // literal-only levels too
+    EXPECT_EQ(matched(*table, "/a/%6de/x"), "/a/me/x");
+    EXPECT_EQ(matched(*table, "/api/v5/users/%6Dee"), "/api/v5/users/<user_id>");  // "mee": a value
+    EXPECT_EQ(matched(*table, "/api/v5/users/%41"), "/api/v5/users/<user_id>");
+    EXPECT_EQ(matched(*table, "/api/v5/users/" + std::string(300, 'm') + "%41"), "/api/v5/users/<user_id>");
+    EXPECT_EQ(matched(*table, "/api/v5/us%65rs/%6De/x"), "");
+}
+
 TEST(PolicyMatch, BacktracksToPlaceholderWhenLiteralBranchFails) {
     const auto table = table_of({entry("/a/me/x"), entry("/a/<id>/y"), entry("/a/<id>/<sub>/z")});
     EXPECT_EQ(matched(*table, "/a/me/x"), "/a/me/x");
@@ -106,7 +121,8 @@ TEST(PolicyMatch, IsCaseSensitiveAndByteExact) {
     const auto table = table_of({entry("/api/v5/users/me"), entry("/api/v5/rooms/<room_id>")});
     EXPECT_EQ(matched(*table, "/API/v5/users/me"), "");
     EXPECT_EQ(matched(*table, "/api/v5/users/Me"), "");
-    EXPECT_EQ(matched(*table, "/api/v5/users/m%65"), "");  // no decoding
+    EXPECT_EQ(matched(*table, "/api/v5/users/m%65"), "/api/v5/users/me");  // as the upstream reads it
+    EXPECT_EQ(matched(*table, "/api/v5/users/M%65"), "");
     const MatchResult encoded = table->match("/api/v5/rooms/a%20b");
     ASSERT_NE(encoded.endpoint, nullptr);
     EXPECT_EQ(encoded.endpoint->pattern, "/api/v5/rooms/<room_id>");
@@ -240,12 +256,13 @@ TEST(PolicyMatch, DoesNotAllocate) {
                                             "/api/v5/nope/x",
                                             "/api/v5/public/visitors/v1/chat_memberships/c1",
                                             "/",
-                                            "/api/v5/orgs/o1/reports/chatstats/rooms/timeseries"};
+                                            "/api/v5/orgs/o1/reports/chatstats/rooms/timeseries",
+                                            "/api/v5/users/%6De"};  // decoded for the match, on the stack
     std::size_t found = 0;
     const std::size_t before = g_allocations.load();
     for (const std::string& path : paths) found += table->match(path).endpoint != nullptr ? 1 : 0;
     EXPECT_EQ(g_allocations.load(), before);
-    EXPECT_EQ(found, 4u);
+    EXPECT_EQ(found, 5u);
 }
 
 // --- Differential test against a straightforward reference matcher -----------------------------
