@@ -68,7 +68,8 @@ std::string raw_request(std::string_view method, std::string_view target, const 
 
 // The value of an unlabelled counter or gauge in Prometheus text; nullopt when it is absent.
 std::optional<std::uint64_t> metric_value(const std::string& text, std::string_view name) {
-    const std::string prefix = "\n" + std::string(name) + " ";
+    std::string prefix = "\n";  // appended, not concatenated: GCC 12 -O2 warns falsely (-Wrestrict)
+    prefix.append(name).push_back(' ');
     const auto at = ("\n" + text).find(prefix);
     if (at == std::string::npos) return std::nullopt;
     return std::stoull(text.substr(at + prefix.size() - 1));
