@@ -1,6 +1,6 @@
 #pragma once
 // Character classes of RFC 9110 §5.6 shared by the head parser, the chunked decoder and the
-// target rules (and hex_value by the policy matcher, which reads escaped segments). Header-only.
+// target rules. Internal to giosg_http.
 #include <array>
 #include <string_view>
 

@@ -10,8 +10,6 @@
 
 #include <boost/json.hpp>
 
-#include "http/chars.hpp"
-
 namespace giosg {
 
 namespace json = boost::json;
@@ -480,29 +478,6 @@ std::string_view path_segment(std::string_view path, int index) noexcept {
 /// is left. A literal child is tried first; if it cannot match the rest, the placeholder is.
 /// At most two branches per segment and no deeper than the longest pattern (under ten segments
 /// in giosg's catalogue), so the backtracking stays small.
-/// The literal child that `segment` names once its %XX escapes are decoded, as the upstream
-/// reads it ("%6De" is "me"); null when it has no escape or names none. Decodes into a stack
-/// buffer: a segment longer than that is longer than any literal worth matching.
-const PolicyTable::Node* decoded_literal_child(const PolicyTable::Node& node, std::string_view segment) noexcept {
-    if (node.keys.empty() || segment.find('%') == std::string_view::npos) return nullptr;
-    char decoded[128];
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < segment.size(); ++i) {
-        if (n == sizeof decoded) return nullptr;
-        char c = segment[i];
-        if (c == '%' && i + 2 < segment.size()) {
-            const int high = http::chars::hex_value(segment[i + 1]);
-            const int low = http::chars::hex_value(segment[i + 2]);
-            if (high >= 0 && low >= 0) {
-                c = static_cast<char>(high * 16 + low);
-                i += 2;
-            }
-        }
-        decoded[n++] = c;
-    }
-    return node.literal_child(std::string_view(decoded, n));
-}
-
 int find_endpoint(const PolicyTable::Node& node, std::string_view rest, bool at_end) noexcept {
     if (at_end) return node.endpoint;
     const std::size_t length = segment_length(rest);
@@ -510,15 +485,8 @@ int find_endpoint(const PolicyTable::Node& node, std::string_view rest, bool at_
     const bool last = length == rest.size();
     const std::string_view next =
         last ? std::string_view{} : std::string_view(rest.data() + length + 1, rest.size() - length - 1);
-    // A segment is matched as the upstream reads it: an escaped literal ("%6De") is the literal,
-    // not a value for the placeholder beside it, whose scopes may be weaker. It is still
-    // forwarded as sent.
-    const PolicyTable::Node* literal = node.literal_child(segment);
-    if (literal != nullptr) {
+    if (const PolicyTable::Node* literal = node.literal_child(segment)) {
         if (const int found = find_endpoint(*literal, next, last); found >= 0) return found;
-    }
-    if (const PolicyTable::Node* decoded = decoded_literal_child(node, segment); decoded != nullptr && decoded != literal) {
-        if (const int found = find_endpoint(*decoded, next, last); found >= 0) return found;
     }
     if (node.placeholder && !segment.empty()) return find_endpoint(*node.placeholder, next, last);
     return -1;

@@ -64,8 +64,7 @@ struct MatchResult {
 
 /// Segment trie over url_patterns. `<name>` matches exactly one non-empty segment; a literal
 /// segment wins over a placeholder, backtracking to the placeholder when the literal branch cannot
-/// match the rest; one trailing slash is accepted; matching is on raw bytes, case-sensitive, but
-/// a segment whose %XX escapes decode to a literal is that literal (the upstream decodes it).
+/// match the rest; one trailing slash is accepted; matching is on raw bytes, case-sensitive.
 class PolicyTable {
 public:
     /// Compiles entries; two entries with the same pattern (after dropping a trailing slash) are

@@ -16,7 +16,6 @@
 // (same first eight bytes, other tail: the trie's packed segment keys) meet often.
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -115,48 +114,21 @@ std::vector<RefEndpoint> reference_endpoints(const std::vector<giosg::CatalogueE
     return endpoints;
 }
 
-/// A path segment with its %XX escapes decoded, as the upstream reads it.
-std::string percent_decoded(std::string_view segment) {
-    std::string out;
-    for (std::size_t i = 0; i < segment.size(); ++i) {
-        if (segment[i] == '%' && i + 2 < segment.size() && std::isxdigit(static_cast<unsigned char>(segment[i + 1])) &&
-            std::isxdigit(static_cast<unsigned char>(segment[i + 2]))) {
-            out.push_back(static_cast<char>(std::stoi(std::string(segment.substr(i + 1, 2)), nullptr, 16)));
-            i += 2;
-        } else {
-            out.push_back(segment[i]);
-        }
-    }
-    return out;
-}
-
-/// How a pattern segment takes a path segment: 2 a literal equal to it as sent, 1 a literal
-/// equal to it decoded ("%6De" is "me"), 0 a placeholder (non-empty), -1 not at all.
-int rank(const RefSegment& pattern, std::string_view segment) {
-    if (pattern.placeholder) return segment.empty() ? -1 : 0;
-    if (pattern.text == segment) return 2;
-    if (segment.find('%') == std::string_view::npos) return -1;
-    const std::string decoded = percent_decoded(segment);
-    // PolicyTable decodes into 128 bytes; a longer segment is no literal.
-    return decoded.size() <= 128 && pattern.text == decoded ? 1 : -1;
-}
-
 bool matches(const RefEndpoint& endpoint, const std::vector<std::string_view>& segments) {
     if (endpoint.segments.size() != segments.size()) return false;
-    for (std::size_t i = 0; i < segments.size(); ++i)
-        if (rank(endpoint.segments[i], segments[i]) < 0) return false;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        const RefSegment& pattern = endpoint.segments[i];
+        if (pattern.placeholder ? segments[i].empty() : pattern.text != segments[i]) return false;
+    }
     return true;
 }
 
-/// Between two patterns that both match a path, the one that takes the first segment where they
-/// differ more closely wins: a literal as sent, then a decoded literal, then a placeholder (with
-/// backtracking); with no such difference they differ only in placeholder names and the earlier
-/// one wins.
-bool more_specific(const RefEndpoint& a, const RefEndpoint& b, const std::vector<std::string_view>& segments) {
+/// Between two patterns that both match a path, the one whose first literal-vs-placeholder
+/// difference is the literal wins (a literal wins, with backtracking); with no such difference
+/// they differ only in placeholder names and the earlier one wins.
+bool more_specific(const RefEndpoint& a, const RefEndpoint& b) {
     for (std::size_t i = 0; i < a.segments.size(); ++i) {
-        const int ra = rank(a.segments[i], segments[i]);
-        const int rb = rank(b.segments[i], segments[i]);
-        if (ra != rb) return ra > rb;
+        if (a.segments[i].placeholder != b.segments[i].placeholder) return !a.segments[i].placeholder;
     }
     return false;
 }
@@ -171,7 +143,7 @@ RefMatch reference_match(const std::vector<RefEndpoint>& endpoints, std::string_
     RefMatch best;
     for (const RefEndpoint& endpoint : endpoints) {  // catalogue order: ties keep the first
         if (!matches(endpoint, segments)) continue;
-        if (best.endpoint == nullptr || more_specific(endpoint, *best.endpoint, segments)) best.endpoint = &endpoint;
+        if (best.endpoint == nullptr || more_specific(endpoint, *best.endpoint)) best.endpoint = &endpoint;
     }
     if (best.endpoint == nullptr) return best;
     for (std::size_t i = 0; i < best.endpoint->segments.size(); ++i) {
