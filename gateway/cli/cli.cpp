@@ -26,6 +26,7 @@
 #include "auth/key_hash.hpp"
 #include "config/config.hpp"
 #include "http/chars.hpp"
+#include "http/head.hpp"
 #include "http/target.hpp"
 #include "policy/decision.hpp"
 #include "server/server.hpp"
@@ -231,7 +232,8 @@ int cmd_explain(const Args& a, std::ostream& out, std::ostream& err) {
     boost::json::object result;
     const auto parsed = http::parse_target(target);
     // `serve` answers 400 to a request line whose method is not an HTTP token.
-    const bool method_ok = !method.empty() && std::all_of(method.begin(), method.end(), http::chars::is_tchar);
+    const bool method_ok = !method.empty() && method.size() <= http::kMaxMethodLength &&
+                           std::all_of(method.begin(), method.end(), http::chars::is_tchar);
     Decision d;
     if (!parsed.ok || !method_ok) {
         d.reason = Reason::bad_request;
@@ -460,8 +462,11 @@ int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream
         out << usage();
         return 0;
     }
-    // `COMMAND --help` (also after other arguments) shows the usage, unless it is an option's value.
-    for (std::size_t i = 2; i < args.size(); ++i) {
+    // `COMMAND --help` (also after other arguments) shows the usage, unless it is an option's
+    // value; after an unknown command it is a usage error like any other.
+    const bool known_command = cmd == "serve" || cmd == "check" || cmd == "explain" || cmd == "policy" ||
+                               cmd == "audit" || cmd == "hash-key" || cmd.rfind("--", 0) == 0;
+    for (std::size_t i = 2; known_command && i < args.size(); ++i) {
         const bool is_value = std::find(kValueOptions.begin(), kValueOptions.end(), args[i - 1]) != kValueOptions.end() ||
                               (args[i - 1] == "--public-key" && cmd == "audit");
         if (is_help(args[i]) && !is_value) {

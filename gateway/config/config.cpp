@@ -527,11 +527,15 @@ private:
         if (auto text = top.string("admin_listen", Need::optional, true)) {
             config_.admin_listen = host_port(top, "admin_listen", *text);
             // The workers listen with SO_REUSEPORT; the admin listener on the same address would
-            // fail to bind at start, or (were it to share it) take client connections.
+            // fail to bind at start. The workers' "::" is IPv6 only; the admin's "::" takes IPv4
+            // too. Names are taken for IPv4; a clash they hide still fails at bind, naming the key.
             const auto& admin = config_.admin_listen;
-            const auto any = [](const std::string& host) { return host == "0.0.0.0" || host == "::"; };
-            if (admin && admin->port != 0 && admin->port == config_.listen.port &&
-                (admin->host == config_.listen.host || any(admin->host) || any(config_.listen.host)))
+            const auto& listen = config_.listen;
+            const auto ipv6 = [](const std::string& host) { return host.find(':') != std::string::npos; };
+            if (admin && admin->port != 0 && admin->port == listen.port &&
+                (admin->host == listen.host || admin->host == "::" ||
+                 (listen.host == "0.0.0.0" && !ipv6(admin->host)) ||
+                 (admin->host == "0.0.0.0" && !ipv6(listen.host)) || (listen.host == "::" && ipv6(admin->host))))
                 top.error("admin_listen", "must not be the address of /listen");
         }
     }

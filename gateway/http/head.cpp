@@ -10,8 +10,6 @@ namespace giosg::http {
 
 namespace {
 
-// A method longer than any registered one is a scanner or garbage, not a request.
-constexpr std::size_t kMaxMethodLength = 32;
 // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line (some
 // clients send a CRLF after a POST body). A handful is tolerated; more is not a request.
 constexpr int kMaxLeadingEmptyLines = 4;

@@ -84,13 +84,9 @@ struct ResponseHead {
     [[nodiscard]] bool connection_lists(std::string_view name) const noexcept;
 };
 
-/// Parses an upstream response head. `request_was_head` makes the body `none` whatever the
-/// headers say (as do 1xx, 204 and 304). Content-Length together with Transfer-Encoding, a
-/// repeated or listed Content-Length, or a bad status line is an error (the caller answers 502).
-/// Transfer-Encoding whose final coding is chunked gives `chunked`; any other coding, or neither
-/// header, gives `until_close`. Also errors: Transfer-Encoding on HTTP/1.0, chunked listed twice,
-/// an empty Transfer-Encoding. Content-Length: 0 gives `none`; a 101 is never kept alive.
-/// `other_coding` marks a body with any coding besides chunked (the caller cannot pass it on).
+/// A method longer than any registered one is a scanner or garbage, not a request (400).
+inline constexpr std::size_t kMaxMethodLength = 32;
+
 struct RequestLineParts {
     std::string_view method;
     std::string_view target;
@@ -102,6 +98,13 @@ struct RequestLineParts {
 /// Content-Length), where "Token <key>" must not pass for a method and a target.
 std::optional<RequestLineParts> request_line_parts(std::string_view buffer) noexcept;
 
+/// Parses an upstream response head. `request_was_head` makes the body `none` whatever the
+/// headers say (as do 1xx, 204 and 304). Content-Length together with Transfer-Encoding, a
+/// repeated or listed Content-Length, or a bad status line is an error (the caller answers 502).
+/// Transfer-Encoding whose final coding is chunked gives `chunked`; any other coding, or neither
+/// header, gives `until_close`. Also errors: Transfer-Encoding on HTTP/1.0, chunked listed twice,
+/// an empty Transfer-Encoding. Content-Length: 0 gives `none`; a 101 is never kept alive.
+/// `other_coding` marks a body with any coding besides chunked (the caller cannot pass it on).
 ParseResult parse_response_head(std::string_view buffer, std::size_t max_head_bytes,
                                 bool request_was_head, ResponseHead& out);
 

@@ -2,8 +2,6 @@
 
 #include "http/chars.hpp"
 
-#include <algorithm>
-
 namespace giosg::http {
 
 namespace {
@@ -111,18 +109,11 @@ TargetResult parse_target(std::string_view raw) noexcept {
 
 void append_audit_target(std::string_view raw, std::string& out) {
     std::string_view rest = raw.substr(0, raw.find_first_of("?#"));
-    std::size_t authority = std::string_view::npos;
-    if (rest.starts_with("//")) {
-        authority = 2;
-    } else if (const auto colon = rest.find("://"); colon != std::string_view::npos && colon > 0) {
-        const auto scheme = rest.substr(0, colon);
-        const bool is_scheme = std::all_of(scheme.begin(), scheme.end(), [](char c) {
-            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
-                   c == '-' || c == '.';
-        });
-        if (is_scheme) authority = colon + 3;
-    }
-    if (authority != std::string_view::npos) {
+    if (!rest.starts_with('/') || rest.starts_with("//")) {
+        // Not origin-form (absolute "scheme://…", authority "host:port", "//…"): the authority,
+        // after any "//", may start with "user:password@"; leave out everything up to its last '@'.
+        const auto slashes = rest.find("//");
+        const std::size_t authority = slashes == std::string_view::npos ? 0 : slashes + 2;
         const auto end = rest.find('/', authority);
         const auto at = rest.substr(authority, end == std::string_view::npos ? end : end - authority).rfind('@');
         if (at != std::string_view::npos) {

@@ -30,8 +30,8 @@ TargetResult parse_target(std::string_view raw) noexcept;
 void append_forward_target(const TargetView& target, std::string& out);
 
 /// Appends what the audit record may keep of a raw target that was refused: the part before any
-/// '?' or '#', and of an absolute-form ("scheme://...") or "//..." target without the userinfo
-/// ("user:password@") of its authority. Never a query, fragment or password.
+/// '?' or '#', and of a target that is not origin-form ("scheme://…", "host:port", "//…")
+/// without the userinfo ("user:password@") of its authority. Never a query, fragment or password.
 void append_audit_target(std::string_view raw, std::string& out);
 
 }  // namespace giosg::http

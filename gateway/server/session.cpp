@@ -23,6 +23,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 constexpr std::size_t kMaxUpstreamHeadBytes = 32768;  // giosg answers with a few hundred bytes
 constexpr std::size_t kPrebufferBytes = 65536;        // responses up to this size are checked whole
+constexpr std::size_t kMaxAuditPathBytes = 2048;     // of a refused target, in its audit record
 constexpr double kClientGoneCheckAfterMs = 10;        // after a slower answer: is the client still there?
 constexpr std::size_t kKeepBufferBytes = 65536;       // buffers shrink back to this after a big body
 constexpr std::size_t kAuditLineReserve = 512;     // a typical record is 300-450 bytes
@@ -295,7 +296,8 @@ asio::awaitable<Session::HeadOutcome> Session::read_request_head(Exchange& ex, b
     if (const auto line = http::request_line_parts(buffer_.view().substr(0, std::min<std::size_t>(buffer_.size(), 4096)))) {
         ex.method.assign(line->method);
         ex.path.clear();
-        http::append_audit_target(line->target.substr(0, 2048), ex.path);
+        http::append_audit_target(line->target, ex.path);  // first the password goes, then the length
+        if (ex.path.size() > kMaxAuditPathBytes) ex.path.resize(kMaxAuditPathBytes);
     }
     if (ex.code == Reason::client_closed) {
         ex.status = reason_status(Reason::client_closed);
@@ -321,6 +323,7 @@ asio::awaitable<bool> Session::handle(Exchange& ex) {
     if (!target.ok) {
         ex.path.clear();
         http::append_audit_target(head.target, ex.path);
+        if (ex.path.size() > kMaxAuditPathBytes) ex.path.resize(kMaxAuditPathBytes);
         co_return co_await send_error(ex, Reason::bad_request, target.detail, true);
     }
     ex.path.assign(target.target.path);
@@ -443,6 +446,8 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
         if (!lease.connection) {
             const auto reason = lease.error == asio::error::timed_out ? Reason::upstream_timeout : Reason::upstream_unavailable;
             spdlog::warn("upstream connect failed: {} (request {})", lease.error.message(), ex.id());
+            // On a retry the request already went out once, on the connection that failed.
+            if (attempt > 0) ex.upstream_ms = ms_between(upstream_started, Clock::now());
             co_return co_await send_error(ex, reason, {}, !ex.client_keep_alive);
         }
         connection = std::move(lease.connection);
@@ -540,11 +545,12 @@ asio::awaitable<bool> Session::forward(Exchange& ex) {
     // A client that gave up waiting on a slow upstream has closed its end by now. Its record says
     // so (499) instead of claiming an answer that the kernel would only have accepted on its
     // behalf. Peeked only after a slow answer, so fast ones pay no syscall; like nginx, a client
-    // that merely half-closed counts as gone.
-    if (*ex.upstream_ms >= kClientGoneCheckAfterMs &&
+    // that merely half-closed counts as gone, unless it has pipelined requests on this connection
+    // (then a FIN may well come before the last answer it waits for).
+    pipelining_ = pipelining_ || !buffer_.empty();
+    if (*ex.upstream_ms >= kClientGoneCheckAfterMs && !pipelining_ &&
         net::peek(client_.socket().native_handle()) == net::Peek::closed) {
-        if (complete && response.keep_alive) worker_.pool.release(std::move(connection));
-        else connection->close();
+        connection->close();  // rare: not worth settling the body for the pool
         ex.code = Reason::client_closed;
         ex.status = reason_status(Reason::client_closed);
         co_return false;

@@ -84,6 +84,7 @@ private:
     net::ReadBuffer buffer_;
     bool idle_ = true;
     bool closed_ = false;
+    bool pipelining_ = false;                   // a request came before the previous one was answered
     bool linger_ = false;                       // closing after an error: drain before close
     upstream::Connection* upstream_ = nullptr;  // the upstream exchange in flight, if any
     asio::steady_timer audit_wait_;             // commit_audit's wait; cancelled to wake it

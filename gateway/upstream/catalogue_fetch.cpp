@@ -49,6 +49,12 @@ std::optional<std::string> same_origin_target(const UpstreamUrl& upstream, std::
 asio::awaitable<std::string> get_page(upstream::Pool& pool, const UpstreamConfig& config, const Secret& token,
                                       const std::string& target, Clock::time_point fetch_deadline,
                                       std::string& error) {
+    const std::string fetch_too_long =
+        "the catalogue fetch took longer than " + std::to_string(kFetchTimeouts) + " × upstream.timeout_ms";
+    if (Clock::now() >= fetch_deadline) {  // before connecting: the connect has its own timeout
+        error = fetch_too_long;
+        co_return std::string{};
+    }
     auto lease = co_await pool.acquire();
     if (!lease.connection) {
         error = "cannot connect to the upstream: " + lease.error.message();
@@ -65,9 +71,10 @@ asio::awaitable<std::string> get_page(upstream::Pool& pool, const UpstreamConfig
     // its own deadline too.
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(fetch_deadline - Clock::now());
     if (left.count() <= 0) {
-        error = "the catalogue fetch took longer than " + std::to_string(kFetchTimeouts) + " × upstream.timeout_ms";
+        error = fetch_too_long;
         co_return std::string{};
     }
+    const bool fetch_deadline_first = left < config.timeout;  // which deadline a timeout below is
     connection.expires_after(std::min(config.timeout, left));
     net::error_code ec;
     co_await connection.write(ec, asio::buffer(request));
@@ -98,9 +105,9 @@ asio::awaitable<std::string> get_page(upstream::Pool& pool, const UpstreamConfig
         }
     }
     if (reader.error() != net::BodyError::none) {
-        error = reader.io_error() == boost::beast::error::timeout
-                    ? "the upstream did not send the catalogue page within upstream.timeout_ms"
-                    : "catalogue response body broke off";
+        if (reader.io_error() != boost::beast::error::timeout) error = "catalogue response body broke off";
+        else if (fetch_deadline_first) error = fetch_too_long;
+        else error = "the upstream did not send the catalogue page within upstream.timeout_ms";
         co_return std::string{};
     }
     if (keep_alive) pool.release(std::move(lease.connection));

@@ -27,7 +27,8 @@ struct CatalogueFetch {
 /// Fetches every page with `Authorization: Token <token>`. A `next` link to another scheme, host
 /// or port than the upstream is refused (the token is never sent elsewhere); so are loops, more
 /// than 1000 pages, a page over 32 MiB, a non-200 answer and an unparsable page. Each page
-/// (head and body) must arrive within upstream.timeout_ms, and all of them within 4 times that.
+/// (head and body) must arrive within upstream.timeout_ms, and all of them within 4 times that
+/// (no page is started after that; each connect has upstream.connect_timeout_ms besides).
 boost::asio::awaitable<CatalogueFetch> fetch_catalogue(boost::asio::any_io_executor executor,
                                                        const UpstreamConfig& upstream,
                                                        boost::asio::ssl::context* tls, const Secret& token);

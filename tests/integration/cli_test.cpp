@@ -184,6 +184,11 @@ TEST_F(Cli, HelpAfterACommandShowsUsageAndExitsZero) {
     // As an option's value it is a value: a config file named "--help" that does not exist.
     const auto r = run({"check", "--config", "--help"});
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    // After an unknown command it does not hide the error.
+    const auto unknown = run({"frobnicate", "--help"});
+    EXPECT_EQ(unknown.exit_code, 2);
+    EXPECT_NE(unknown.err.find("Usage"), std::string::npos) << unknown.err;
+    EXPECT_TRUE(unknown.out.empty()) << unknown.out;
 }
 
 TEST_F(Cli, AuditUsageErrorsShowUsageButUnreadableFilesDoNot) {
@@ -322,7 +327,8 @@ TEST_F(Cli, ExplainMethodNotInCatalogueGets405WithAllow) {
 // A method that is not an HTTP token never reaches the policy: serve answers its request 400.
 TEST_F(Cli, ExplainMethodThatIsNotATokenGets400) {
     const auto config = write_file_policy_config();
-    for (const char* method : {"G@T", "G T", ""}) {
+    const std::string too_long(33, 'G');  // serve: "method too long"
+    for (const std::string& method : {std::string("G@T"), std::string("G T"), std::string(), too_long}) {
         const auto r = run({"explain", "--config", config.string(), "--client", "billing", method, kOwnedChats});
         const auto d = explain_json(r);
         EXPECT_EQ(d.at("status").as_int64(), 400) << method;

@@ -256,6 +256,8 @@ RawConnection::~RawConnection() = default;
 
 void RawConnection::send(std::string_view bytes) { asio::write(impl_->socket, asio::buffer(bytes)); }
 
+void RawConnection::shutdown_send() { impl_->socket.shutdown(tcp::socket::shutdown_send); }
+
 std::optional<Response> RawConnection::read_response(std::chrono::milliseconds timeout, bool head_request) {
     bhttp::response_parser<bhttp::string_body> parser;
     parser.header_limit(1 << 20);

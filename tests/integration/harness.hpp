@@ -127,6 +127,8 @@ public:
     RawConnection& operator=(const RawConnection&) = delete;
 
     void send(std::string_view bytes);
+    /// Half-closes: a FIN towards the gateway, the connection still reads.
+    void shutdown_send();
     /// Reads one response (Beast parser); nullopt on timeout or when the peer closed first.
     std::optional<Response> read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5),
                                           bool head_request = false);

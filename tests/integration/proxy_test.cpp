@@ -1139,6 +1139,16 @@ TEST(ProxyAudit, ClientThatLeftWhileTheUpstreamWasSlowIsRecordedAs499) {
     // A client that stays gets its slow answer.
     const auto r = request(h.port(), "GET", kUsersMe, {auth(kKeyFull), header("X-Mock-Fault", "delay=50")});
     EXPECT_EQ(r.status, 200);
+    // So does one that pipelined a second request and then half-closed: it waits for both.
+    RawConnection c(h.port());
+    c.send(raw_request("GET", kUsersMe, {auth(kKeyFull), header("X-Mock-Fault", "delay=100")}) +
+           raw_request("GET", kUsersMe, {auth(kKeyFull), header("X-Mock-Fault", "delay=100")}));
+    c.shutdown_send();
+    for (int i = 0; i < 2; ++i) {
+        const auto answer = c.read_response(3s);
+        ASSERT_TRUE(answer.has_value()) << "answer " << i;
+        EXPECT_EQ(answer->status, 200) << "answer " << i;
+    }
 }
 
 TEST(ProxyAudit, LargeResponseRecordCountsEveryByteSent) {

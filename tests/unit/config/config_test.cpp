@@ -508,7 +508,10 @@ TEST(ParseConfig, AdminListenMustNotBeTheListenAddress) {
     const auto refused = ElementsAre("/admin_listen: must not be the address of /listen");
     EXPECT_THAT(with("127.0.0.1:8080", "127.0.0.1:8080"), refused);
     EXPECT_THAT(with("0.0.0.0:8080", "127.0.0.1:8080"), refused);  // the wildcard covers it
-    EXPECT_THAT(with("127.0.0.1:8080", "[::]:8080"), refused);
+    EXPECT_THAT(with("127.0.0.1:8080", "[::]:8080"), refused);      // the admin's [::] takes IPv4 too
+    EXPECT_THAT(with("[::]:8080", "[::1]:8080"), refused);
+    EXPECT_THAT(with("[::]:8080", "0.0.0.0:8080"), IsEmpty());     // the workers' [::] is IPv6 only
+    EXPECT_THAT(with("[::1]:8080", "127.0.0.1:8080"), IsEmpty());
     EXPECT_THAT(with("127.0.0.1:8080", "127.0.0.1:8081"), IsEmpty());
     EXPECT_THAT(with("127.0.0.1:8080", "127.0.0.2:8080"), IsEmpty());
     EXPECT_THAT(with("127.0.0.1:0", "127.0.0.1:0"), IsEmpty());  // two free ports

@@ -197,8 +197,11 @@ TEST(AuditTarget, DropsQueryFragmentAndUserinfo) {
     EXPECT_EQ(audit_target("http://u:pw@host"), "http://host");
     EXPECT_EQ(audit_target("http://host/a@b"), "http://host/a@b");     // '@' in the path is not userinfo
     EXPECT_EQ(audit_target("/api/v5//users/a@b.c"), "/api/v5//users/a@b.c");
-    EXPECT_EQ(audit_target("/x://u:p@h/"), "/x://u:p@h/");             // not a scheme: kept as sent
+    EXPECT_EQ(audit_target("/x://u:p@h/"), "/x://u:p@h/");             // origin-form: kept as sent
     EXPECT_EQ(audit_target("host:443"), "host:443");
+    EXPECT_EQ(audit_target("u:pw@host:443"), "host:443");               // authority-form (CONNECT)
+    EXPECT_EQ(audit_target("ht!tp://u:pw@h/a"), "ht!tp://h/a");         // no valid scheme, still an authority
+    EXPECT_EQ(audit_target("*"), "*");
     EXPECT_EQ(audit_target(""), "");
 }
 
