@@ -96,15 +96,9 @@ struct AdminServer::Impl {
 AdminServer::AdminServer(const HostPort& listen, Metrics& metrics, std::function<bool()> ready)
     : impl_(std::make_unique<Impl>(metrics, std::move(ready))) {
     const tcp::endpoint endpoint = net::listen_endpoint(listen.host, listen.port, "/admin_listen");
-    try {
-        impl_->acceptor.open(endpoint.protocol());
-        impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
-        impl_->acceptor.bind(endpoint);
-        impl_->acceptor.listen();
-    } catch (const std::system_error& e) {
+    if (const auto ec = net::open_listener(impl_->acceptor, endpoint, false, false))
         throw std::runtime_error("/admin_listen: cannot listen on " + listen.host + ":" + std::to_string(listen.port) +
-                                 ": " + e.code().message());
-    }
+                                 ": " + ec.message());
     port_ = impl_->acceptor.local_endpoint().port();
 }
 

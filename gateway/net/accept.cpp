@@ -2,9 +2,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include "net/io.hpp"
 
@@ -21,6 +25,22 @@ asio::ip::tcp::endpoint listen_endpoint(const std::string& host, std::uint16_t p
         throw std::runtime_error(std::string(setting) + ": cannot resolve " + host + ": " +
                                  (ec ? ec.message() : std::string("no address")));
     return *results.begin();
+}
+
+error_code open_listener(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint,
+                         bool reuse_port, bool v6_only) noexcept {
+    error_code ec;
+    if (acceptor.open(endpoint.protocol(), ec); ec) return ec;
+    if (acceptor.set_option(asio::socket_base::reuse_address(true), ec); ec) return ec;
+    int one = 1;
+    if (reuse_port && ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        return {errno, boost::system::system_category()};
+    if (v6_only) {
+        if (acceptor.set_option(asio::ip::v6_only(true), ec); ec) return ec;
+    }
+    if (acceptor.bind(endpoint, ec); ec) return ec;
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    return ec;
 }
 
 asio::awaitable<void> AcceptBackoff::after_error(const error_code& ec) {

@@ -18,6 +18,13 @@ namespace giosg::net {
 /// `setting` (the config's JSON path) when the name does not resolve.
 boost::asio::ip::tcp::endpoint listen_endpoint(const std::string& host, std::uint16_t port, std::string_view setting);
 
+/// Opens `acceptor` on `endpoint` (SO_REUSEADDR; SO_REUSEPORT and IPV6_V6ONLY when asked), binds
+/// and listens. Returns the first failure instead of throwing, so that the caller can name its
+/// setting.
+boost::system::error_code open_listener(boost::asio::ip::tcp::acceptor& acceptor,
+                                        const boost::asio::ip::tcp::endpoint& endpoint, bool reuse_port,
+                                        bool v6_only) noexcept;
+
 class AcceptBackoff {
 public:
     static constexpr std::chrono::milliseconds kPause{50};

@@ -2,7 +2,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
@@ -119,16 +118,6 @@ asio::awaitable<void> accept_loop(Worker& worker) {
     }
 }
 
-void open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(asio::socket_base::reuse_address(true));
-    int one = 1;
-    if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-        throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
-    if (endpoint.protocol() == tcp::v6()) acceptor.set_option(asio::ip::v6_only(true));
-    acceptor.bind(endpoint);
-    acceptor.listen(asio::socket_base::max_listen_connections);
-}
 
 }  // namespace
 
@@ -152,12 +141,10 @@ void Server::start() {
     const HostPort& listen = snapshot_->config->listen;
     auto endpoint = net::listen_endpoint(listen.host, listen.port, "/listen");
     for (auto& worker : workers_) {
-        try {
-            open_acceptor(worker->acceptor, endpoint);
-        } catch (const std::system_error& e) {
+        // Every worker its own socket on the one port (SO_REUSEPORT); "::" means IPv6 only.
+        if (const auto ec = net::open_listener(worker->acceptor, endpoint, true, endpoint.protocol() == tcp::v6()))
             throw std::runtime_error("/listen: cannot listen on " + listen.host + ":" + std::to_string(endpoint.port()) +
-                                     ": " + e.code().message());
-        }
+                                     ": " + ec.message());
         // Port 0: the first bind picks a port; every other worker joins that one.
         endpoint.port(worker->acceptor.local_endpoint().port());
     }

@@ -1,5 +1,7 @@
 // The real `giosg-gateway` binary (CONTRACT §1), run as a child process with stdout, stderr and
 // the exit status captured separately; live-upstream cases talk to an in-process giosg-mock.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -284,6 +286,18 @@ TEST_F(Cli, CheckAndServeRefuseAnUnusableAuditPath) {
     fs::remove(audit);
     EXPECT_EQ(run({"check", "--config", config.string()}).exit_code, 0);  // a new file is fine
     EXPECT_FALSE(fs::exists(audit));                                       // and check did not create it
+}
+
+// A listener that cannot bind stops serve with exit 1 and a line naming the setting.
+TEST_F(Cli, ServeNamesTheSettingWhoseAddressIsTaken) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor taken(
+        io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));  // no SO_REUSEPORT
+    const std::string port = std::to_string(taken.local_endpoint().port());
+    const auto config = write_file_policy_config(R"(["reports"])", "  \"admin_listen\": \"127.0.0.1:" + port + "\",\n");
+    const auto r = run({"serve", "--config", config.string()});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("/admin_listen: cannot listen on 127.0.0.1:" + port + ": "), std::string::npos) << r.err;
 }
 
 TEST_F(Cli, CheckWithUnreachableUpstreamAndSnapshotWarnsAndExitsZero) {
