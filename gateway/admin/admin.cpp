@@ -96,9 +96,7 @@ struct AdminServer::Impl {
 AdminServer::AdminServer(const HostPort& listen, Metrics& metrics, std::function<bool()> ready)
     : impl_(std::make_unique<Impl>(metrics, std::move(ready))) {
     const tcp::endpoint endpoint = net::listen_endpoint(listen.host, listen.port, "/admin_listen");
-    if (const auto ec = net::open_listener(impl_->acceptor, endpoint, false, false))
-        throw std::runtime_error("/admin_listen: cannot listen on " + listen.host + ":" + std::to_string(listen.port) +
-                                 ": " + ec.message());
+    net::open_listener(impl_->acceptor, endpoint, false, false, "/admin_listen");
     port_ = impl_->acceptor.local_endpoint().port();
 }
 

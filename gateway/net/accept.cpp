@@ -27,8 +27,11 @@ asio::ip::tcp::endpoint listen_endpoint(const std::string& host, std::uint16_t p
     return *results.begin();
 }
 
-error_code open_listener(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint,
-                         bool reuse_port, bool v6_only) noexcept {
+namespace {
+// Error codes, not exceptions: Asio throws boost::system::system_error, which a caller catching
+// std::system_error (as this code once did) would miss.
+error_code try_open_listener(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint,
+                             bool reuse_port, bool v6_only) noexcept {
     error_code ec;
     if (acceptor.open(endpoint.protocol(), ec); ec) return ec;
     if (acceptor.set_option(asio::socket_base::reuse_address(true), ec); ec) return ec;
@@ -41,6 +44,14 @@ error_code open_listener(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp:
     if (acceptor.bind(endpoint, ec); ec) return ec;
     acceptor.listen(asio::socket_base::max_listen_connections, ec);
     return ec;
+}
+}  // namespace
+
+void open_listener(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint, bool reuse_port,
+                   bool v6_only, std::string_view setting) {
+    if (const auto ec = try_open_listener(acceptor, endpoint, reuse_port, v6_only))
+        throw std::runtime_error(std::string(setting) + ": cannot listen on " + endpoint.address().to_string() + ":" +
+                                 std::to_string(endpoint.port()) + ": " + ec.message());
 }
 
 asio::awaitable<void> AcceptBackoff::after_error(const error_code& ec) {

@@ -19,11 +19,9 @@ namespace giosg::net {
 boost::asio::ip::tcp::endpoint listen_endpoint(const std::string& host, std::uint16_t port, std::string_view setting);
 
 /// Opens `acceptor` on `endpoint` (SO_REUSEADDR; SO_REUSEPORT and IPV6_V6ONLY when asked), binds
-/// and listens. Returns the first failure instead of throwing, so that the caller can name its
-/// setting.
-boost::system::error_code open_listener(boost::asio::ip::tcp::acceptor& acceptor,
-                                        const boost::asio::ip::tcp::endpoint& endpoint, bool reuse_port,
-                                        bool v6_only) noexcept;
+/// and listens. Throws std::runtime_error "SETTING: cannot listen on ADDRESS:PORT: WHY".
+void open_listener(boost::asio::ip::tcp::acceptor& acceptor, const boost::asio::ip::tcp::endpoint& endpoint,
+                   bool reuse_port, bool v6_only, std::string_view setting);
 
 class AcceptBackoff {
 public:

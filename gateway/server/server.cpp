@@ -118,7 +118,6 @@ asio::awaitable<void> accept_loop(Worker& worker) {
     }
 }
 
-
 }  // namespace
 
 unsigned Server::resolve_worker_count(unsigned requested) noexcept {
@@ -142,9 +141,7 @@ void Server::start() {
     auto endpoint = net::listen_endpoint(listen.host, listen.port, "/listen");
     for (auto& worker : workers_) {
         // Every worker its own socket on the one port (SO_REUSEPORT); "::" means IPv6 only.
-        if (const auto ec = net::open_listener(worker->acceptor, endpoint, true, endpoint.protocol() == tcp::v6()))
-            throw std::runtime_error("/listen: cannot listen on " + listen.host + ":" + std::to_string(endpoint.port()) +
-                                     ": " + ec.message());
+        net::open_listener(worker->acceptor, endpoint, true, endpoint.protocol() == tcp::v6(), "/listen");
         // Port 0: the first bind picks a port; every other worker joins that one.
         endpoint.port(worker->acceptor.local_endpoint().port());
     }
