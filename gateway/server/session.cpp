@@ -23,7 +23,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 constexpr std::size_t kMaxUpstreamHeadBytes = 32768;  // giosg answers with a few hundred bytes
 constexpr std::size_t kPrebufferBytes = 65536;        // responses up to this size are checked whole
-constexpr std::size_t kMaxAuditPathBytes = 2048;     // of a refused target, in its audit record
+constexpr std::size_t kMaxAuditPathBytes = 2048;      // of a refused target, in its audit record
 constexpr double kClientGoneCheckAfterMs = 10;        // after a slower answer: is the client still there?
 constexpr std::size_t kKeepBufferBytes = 65536;       // buffers shrink back to this after a big body
 constexpr std::size_t kAuditLineReserve = 512;     // a typical record is 300-450 bytes
@@ -33,6 +33,13 @@ constexpr std::size_t kAuditLineReserve = 512;     // a typical record is 300-45
 constexpr std::size_t kFirstReadBytes = 2048;
 constexpr std::size_t kMoreHeadBytes = 8192;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// The audit path of a refused target: first the password and query go, then the length.
+void set_refused_target_path(std::string& path, std::string_view target) {
+    path.clear();
+    http::append_audit_target(target, path);
+    if (path.size() > kMaxAuditPathBytes) path.resize(kMaxAuditPathBytes);
+}
 
 bool valid_request_id(std::string_view id) noexcept {
     if (id.empty() || id.size() > 128) return false;
@@ -295,9 +302,7 @@ asio::awaitable<Session::HeadOutcome> Session::read_request_head(Exchange& ex, b
     // method and a path.
     if (const auto line = http::request_line_parts(buffer_.view().substr(0, std::min<std::size_t>(buffer_.size(), 4096)))) {
         ex.method.assign(line->method);
-        ex.path.clear();
-        http::append_audit_target(line->target, ex.path);  // first the password goes, then the length
-        if (ex.path.size() > kMaxAuditPathBytes) ex.path.resize(kMaxAuditPathBytes);
+        set_refused_target_path(ex.path, line->target);
     }
     if (ex.code == Reason::client_closed) {
         ex.status = reason_status(Reason::client_closed);
@@ -321,9 +326,7 @@ asio::awaitable<bool> Session::handle(Exchange& ex) {
     // Step 1: target rules and body limits.
     const auto target = http::parse_target(head.target);
     if (!target.ok) {
-        ex.path.clear();
-        http::append_audit_target(head.target, ex.path);
-        if (ex.path.size() > kMaxAuditPathBytes) ex.path.resize(kMaxAuditPathBytes);
+        set_refused_target_path(ex.path, head.target);
         co_return co_await send_error(ex, Reason::bad_request, target.detail, true);
     }
     ex.path.assign(target.target.path);
