@@ -16,9 +16,14 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
+#include <sstream>
+#include <string>
 
 #include "net/io.hpp"
 
@@ -33,6 +38,11 @@ TEST(AcceptBackoff, PausesBetweenFailedAcceptsInsteadOfSpinning) {
     asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     ASSERT_EQ(::shutdown(acceptor.native_handle(), SHUT_RD), 0);
+    // Capture the log: one line a second at most, however often accept fails.
+    std::ostringstream log;
+    const auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(
+        std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_st>(log)));
     AcceptBackoff backoff("test");
     std::optional<boost::system::error_code> first_error;
     std::uint64_t accepted = 0;
@@ -52,11 +62,15 @@ TEST(AcceptBackoff, PausesBetweenFailedAcceptsInsteadOfSpinning) {
         },
         asio::detached);
     io.run_for(300ms);
+    spdlog::set_default_logger(previous);
     ASSERT_TRUE(first_error.has_value()) << "accept did not fail";
     EXPECT_EQ(accepted, 0u);
     // 300 ms of 50 ms pauses: about 6 attempts; a loop without the pause makes thousands.
     EXPECT_GE(backoff.failures(), 2u) << first_error->message();
     EXPECT_LE(backoff.failures(), 12u) << first_error->message();
+    std::size_t lines = 0;
+    for (std::size_t at = 0; (at = log.str().find("test: accept failed", at)) != std::string::npos; ++at) ++lines;
+    EXPECT_EQ(lines, 1u) << log.str();
 }
 
 }  // namespace
