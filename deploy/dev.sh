@@ -49,7 +49,10 @@ run_tests() {
 build_preset() {
   local preset="$1"; shift
   install_missing
-  [ -f "$ROOT/build/$preset/CMakeCache.txt" ] || (cd "$ROOT" && cmake --preset "$preset" >/dev/null)
+  # ccache, when a developer has it, makes rebuilds across branches and worktrees cheap; CI runs without it.
+  local launcher=()
+  command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  [ -f "$ROOT/build/$preset/CMakeCache.txt" ] || (cd "$ROOT" && cmake --preset "$preset" "${launcher[@]}" >/dev/null)
   log "building preset $preset ($JOBS jobs)"
   local targets=()
   for t in "$@"; do targets+=(--target "$t"); done
