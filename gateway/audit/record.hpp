@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_escape.hpp"
 #include "common/reason.hpp"
 
 namespace giosg {
@@ -38,10 +39,6 @@ void append_audit_json(const AuditRecord& record, std::string& out);
 /// `status` / `code` and `bytes_out` body bytes. Records are never rewritten; this one follows.
 void append_audit_correction_json(std::chrono::system_clock::time_point ts, std::string_view request_id,
                                   Reason code, int status, std::uint64_t bytes_out, std::string& out);
-
-/// Appends `text` JSON-escaped (without quotes). Bytes >= 0x80 that are not valid UTF-8 are
-/// written as \u00XX so that every line stays valid JSON whatever a client sent.
-void append_json_escaped(std::string_view text, std::string& out);
 
 /// RFC 3339 UTC with milliseconds: "2026-11-27T23:59:59.123Z".
 void append_rfc3339_ms(std::chrono::system_clock::time_point tp, std::string& out);

@@ -1,47 +1,27 @@
 #pragma once
-// One client connection: reads requests in order (so pipelined requests are answered in order),
-// runs each through CONTRACT §3, forwards the allowed ones and writes one audit record per
-// request. Owned by its coroutine; registered with its worker for draining.
+// One client connection, and the runner of the stages each of its requests passes through
+// (docs/architecture.md):
+//
+//   read → identify → decide → limit → forward → relay → record
+//
+// Requests are read in order, so pipelined requests are answered in order. The session owns the
+// connection and the buffers reused from one request to the next; the stages' decisions live in
+// their own folders (identity/, policy/, limits/, upstream/forward, relay/, audit/), and the
+// stages that do I/O on the client are Session members in server/*_stage.cpp. Registered with
+// its worker for draining.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/error.hpp>
 
-#include <chrono>
-#include <optional>
 #include <string>
 
-#include "net/deadline.hpp"
-#include "net/io.hpp"
-#include "http/target.hpp"
-#include "policy/decision.hpp"
+#include "http/head.hpp"
+#include "net/client_stream.hpp"
+#include "net/read_buffer.hpp"
+#include "server/exchange.hpp"
 #include "server/worker.hpp"
+#include "upstream/forward.hpp"
 
 namespace giosg::server {
-
-namespace beast = boost::beast;
-
-/// The client side of a connection with the read_some/write shape BodyReader expects.
-///
-/// An expired deadline *cancels* the pending operation instead of closing the socket, as
-/// beast::tcp_stream would: after a slow request head the gateway must still be able to answer
-/// 408 on the same connection.
-class ClientStream {
-public:
-    explicit ClientStream(tcp::socket socket);
-    /// A read that the deadline cut short fails with beast::error::timeout.
-    asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, net::error_code& ec);
-    /// Writes a, b and c in one gather write (empty ones are skipped).
-    asio::awaitable<void> write(net::error_code& ec, asio::const_buffer a, asio::const_buffer b = {},
-                                asio::const_buffer c = {});
-    /// Deadline for the operations started from now on (until the next call).
-    void expires_after(std::chrono::milliseconds timeout) { deadline_.expires_after(timeout); }
-    void close() noexcept;
-    tcp::socket& socket() noexcept { return socket_; }
-
-private:
-    tcp::socket socket_;
-    net::Deadline deadline_;  // after socket_: it points to it
-};
 
 class Session {
 public:
@@ -58,16 +38,23 @@ public:
     void abort() noexcept;
 
 private:
-    struct Exchange;  // one request's state, defined in session.cpp
+    static constexpr std::size_t kKeepBufferBytes = 65536;  // buffers shrink back to this after a big body
 
+    // The stage runner (session.cpp): true when the connection may carry another request.
+    asio::awaitable<bool> handle(Exchange& ex);
+
+    // read (read_stage.cpp)
     enum class HeadOutcome : std::uint8_t { ok, idle_closed, error };
     asio::awaitable<HeadOutcome> read_request_head(Exchange& ex, bool first_request);
-    asio::awaitable<bool> handle(Exchange& ex);     // true: keep the connection
     asio::awaitable<bool> read_request_body(Exchange& ex);
-    asio::awaitable<bool> forward(Exchange& ex);
     asio::awaitable<void> linger_close();
-    asio::awaitable<bool> send_error(Exchange& ex, Reason reason, std::string_view detail, bool close);
-    void build_upstream_head(Exchange& ex, const http::RequestHead& head, const http::TargetView& target);
+
+    // relay (relay_stage.cpp)
+    asio::awaitable<bool> relay_response(Exchange& ex, upstream::ForwardOutcome& forwarded);
+    /// Answers with a gateway-made error; `close` ends the connection after it.
+    asio::awaitable<bool> respond_error(Exchange& ex, Reason reason, std::string_view detail, bool close);
+
+    // record (record_stage.cpp)
     /// Under audit.fsync "always": writes the record now, as the response is about to complete,
     /// and waits until it is on disk. False when it could not be made durable and
     /// audit.on_failure is "deny". Elsewhere a no-op returning true (the record follows the response).
@@ -76,10 +63,11 @@ private:
     std::uint64_t record_audit(Exchange& ex);
     /// After a recorded response ended otherwise than its record says (audit_unavailable).
     void submit_correction(Exchange& ex);
+    /// The request is over: its record (if not yet), its metrics, buffers back to their size.
     void finish(Exchange& ex);
 
     Worker& worker_;
-    ClientStream client_;
+    net::ClientStream client_;
     std::string remote_;
     net::ReadBuffer buffer_;
     bool idle_ = true;

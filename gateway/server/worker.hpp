@@ -9,11 +9,11 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <random>
 #include <unordered_set>
 
 #include "admin/metrics.hpp"
 #include "audit/writer.hpp"
+#include "http/request_id.hpp"
 #include "server/snapshot.hpp"
 #include "upstream/connection.hpp"
 
@@ -21,19 +21,6 @@ namespace giosg::server {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-
-/// 128-bit request ids as 32 hex digits from a per-worker generator (xoshiro256**, seeded from
-/// std::random_device): unique, unguessable enough for correlation, and no syscall per request.
-class RequestIdGenerator {
-public:
-    RequestIdGenerator();
-    /// Writes 32 hex digits to `out` (which must have room for 32 chars).
-    void next(char* out) noexcept;
-
-private:
-    std::uint64_t next64() noexcept;
-    std::uint64_t s_[4];
-};
 
 class Session;
 
@@ -67,7 +54,7 @@ struct Worker {
     AuditWriter& audit;
     AuditRing& audit_ring;
     MetricsShard& metrics;
-    RequestIdGenerator request_ids;
+    http::RequestIdGenerator request_ids;
     std::deque<AuditWaiter> audit_waiters;      // ascending tickets; at most one per session
     bool draining = false;
 };

@@ -16,7 +16,7 @@
 
 #include "config/config.hpp"
 #include "net/deadline.hpp"
-#include "net/io.hpp"
+#include "net/body_reader.hpp"
 #include "upstream/pool_stats.hpp"
 
 namespace giosg::upstream {

@@ -1,0 +1,43 @@
+#include "relay/client_head.hpp"
+
+#include "common/format.hpp"
+#include "common/reason.hpp"
+#include "http/response.hpp"
+
+namespace giosg::relay {
+
+Framing choose_framing(const http::ResponseHead& response, bool complete, int client_version_minor) noexcept {
+    if (response.body == http::BodyKind::none) return Framing::none;
+    if (complete || response.body == http::BodyKind::content_length) return Framing::content_length;
+    return client_version_minor >= 1 ? Framing::chunked : Framing::until_close;
+}
+
+void append_client_fields(std::string& out, const http::ResponseHead& response, std::string_view request_id) {
+    http::append_status_line(out, response.status,
+                             response.reason_phrase.empty() ? status_phrase(response.status) : response.reason_phrase);
+    for (const auto& field : response.fields) {
+        const auto name = field.name;
+        if (http::is_hop_by_hop(name) || response.connection_lists(name) || http::iequals(name, "X-Request-Id"))
+            continue;
+        if (http::iequals(name, "Content-Length") &&
+            (response.body != http::BodyKind::none || response.status == 204))
+            continue;
+        http::append_field(out, name, field.value);
+    }
+    http::append_field(out, "X-Request-Id", request_id);
+}
+
+void append_client_framing(std::string& out, Framing framing, std::uint64_t length, bool close,
+                           int client_version_minor) {
+    if (framing == Framing::content_length) {
+        out.append("Content-Length: ");
+        append_uint(out, length);
+        out.append("\r\n");
+    } else if (framing == Framing::chunked) {
+        out.append("Transfer-Encoding: chunked\r\n");
+    }
+    http::append_connection(out, close || framing == Framing::until_close, client_version_minor);
+    out.append("\r\n");
+}
+
+}  // namespace giosg::relay
