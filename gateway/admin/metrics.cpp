@@ -87,12 +87,13 @@ std::string Metrics::render() const {
         }
     }
     Histogram::Totals request_totals, upstream_totals;
-    std::uint64_t opened = 0, idle_overflow = 0;
+    std::uint64_t opened = 0, idle_overflow = 0, dropped_headers = 0;
     for (const auto& s : shards_) {
         s->request_duration.add_to(request_totals);
         s->upstream_duration.add_to(upstream_totals);
         opened += s->upstream_pool.opened.load(std::memory_order_relaxed);
         idle_overflow += s->upstream_pool.idle_overflow.load(std::memory_order_relaxed);
+        dropped_headers += s->dropped_headers.load(std::memory_order_relaxed);
     }
     render_histogram(out, "giosg_gateway_request_duration_seconds",
                      "Time from the first byte of a request head to the end of its response.", request_totals);
@@ -112,6 +113,12 @@ std::string Metrics::render() const {
                    "# TYPE giosg_gateway_upstream_idle_overflow_total counter\n"
                    "giosg_gateway_upstream_idle_overflow_total {}\n",
                    opened, idle_overflow);
+    fmt::format_to(std::back_inserter(out),
+                   "# HELP giosg_gateway_dropped_headers_total Request header fields not forwarded because their "
+                   "name contains '_'.\n"
+                   "# TYPE giosg_gateway_dropped_headers_total counter\n"
+                   "giosg_gateway_dropped_headers_total {}\n",
+                   dropped_headers);
     render_per_worker(out, "giosg_gateway_downstream_connections_accepted_total", "counter",
                       "Client connections accepted, by worker.",
                       [](const MetricsShard& s) { return s.connections_accepted.load(std::memory_order_relaxed); });

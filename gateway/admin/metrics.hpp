@@ -52,6 +52,7 @@ public:
     std::atomic<std::uint64_t> connections_accepted{0};  // sessions started
     std::atomic<std::uint64_t> connections_closed{0};    // sessions ended
     std::atomic<std::uint64_t> connections_refused{0};   // closed at accept: draining or at the cap
+    std::atomic<std::uint64_t> dropped_headers{0};       // request fields with '_' in the name, not forwarded
 
     [[nodiscard]] std::uint64_t requests(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept;
 

@@ -90,6 +90,10 @@ void append_audit_json(const AuditRecord& r, std::string& out) {
     out.append(",\"upstream_ms\":");
     if (r.upstream_ms) append_ms(*r.upstream_ms, out);
     else out.append("null");
+    if (r.dropped_headers > 0) {
+        out.append(",\"dropped_headers\":");
+        append_uint(r.dropped_headers, out);
+    }
     out.append("}\n");
 }
 

@@ -29,6 +29,7 @@ struct AuditRecord {
     std::uint64_t bytes_out = 0;
     double duration_ms = 0;
     std::optional<double> upstream_ms;
+    std::uint32_t dropped_headers = 0;           // '_' request fields not forwarded; written when > 0
 };
 
 /// Appends the record as one JSON object followed by '\n'.

@@ -15,18 +15,34 @@ bool replaced_or_hop_by_hop(const RequestHead& head, std::string_view name) noex
 
 }  // namespace
 
-void append_upstream_head(std::string& out, const RequestHead& head, const TargetView& target,
-                          std::string_view host, std::string_view authorization_line,
-                          std::string_view request_id) {
+bool has_underscore(std::string_view name) noexcept { return name.find('_') != std::string_view::npos; }
+
+bool is_client_forwarding_field(std::string_view name) noexcept {
+    // X-Forwarded itself too: any header of that family may be read as the client's address.
+    constexpr std::string_view kForwardedPrefix = "X-Forwarded";
+    return iequals(name, "Forwarded") || iequals(name, "X-Real-IP") ||
+           (name.size() >= kForwardedPrefix.size() && iequals(name.substr(0, kForwardedPrefix.size()), kForwardedPrefix));
+}
+
+std::size_t append_upstream_head(std::string& out, const RequestHead& head, const TargetView& target,
+                                 std::string_view host, std::string_view authorization_line,
+                                 std::string_view request_id) {
     out.append(head.method).push_back(' ');
     append_forward_target(target, out);
     out.append(" HTTP/1.1\r\n");
     append_field(out, "Host", host);
     out.append(authorization_line);
     append_field(out, "X-Request-Id", request_id);
+    std::size_t underscored = 0;
     for (const auto& field : head.fields) {
-        if (!replaced_or_hop_by_hop(head, field.name)) append_field(out, field.name, field.value);
+        if (has_underscore(field.name)) {
+            ++underscored;
+            continue;
+        }
+        if (!replaced_or_hop_by_hop(head, field.name) && !is_client_forwarding_field(field.name))
+            append_field(out, field.name, field.value);
     }
+    return underscored;
 }
 
 }  // namespace giosg::http

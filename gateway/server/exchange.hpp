@@ -36,6 +36,7 @@ struct Exchange {
     bool sent_content_length = false;
     bool expect_continue = false;
     bool client_keep_alive = true;
+    std::uint32_t dropped_headers = 0;  // '_' fields not forwarded
     // identify, decide
     Identity identity;
     Decision decision;

@@ -54,6 +54,7 @@ std::uint64_t Session::record_audit(Exchange& ex) {
     record.bytes_out = ex.bytes_out;
     record.duration_ms = duration_ms;
     record.upstream_ms = ex.upstream_ms;
+    record.dropped_headers = ex.dropped_headers;
     audit_line_.clear();
     // The ring hands back its slot's buffer, empty until the ring has wrapped once: one
     // allocation of a typical record's size instead of one per doubling.

@@ -130,8 +130,10 @@ asio::awaitable<bool> Session::handle(Exchange& ex) {
     // forward: everything taken from the head is copied before the body read moves its bytes.
     worker_.request_ids.ensure(ex.id);
     upstream_head_.clear();
-    http::append_upstream_head(upstream_head_, head, target.target, snap.config->upstream.url.authority,
-                               snap.upstream_authorization[ex.identity.client_index].reveal(), ex.id.view());
+    ex.dropped_headers = static_cast<std::uint32_t>(
+        http::append_upstream_head(upstream_head_, head, target.target, snap.config->upstream.url.authority,
+                                   snap.upstream_authorization[ex.identity.client_index].reveal(), ex.id.view()));
+    if (ex.dropped_headers > 0) worker_.metrics.dropped_headers.fetch_add(ex.dropped_headers, std::memory_order_relaxed);
     ex.body_kind = head.body;
     ex.content_length = head.content_length;
     ex.sent_content_length = head.count("Content-Length") > 0;

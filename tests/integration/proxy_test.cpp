@@ -424,6 +424,38 @@ TEST(ProxyHeaders, HopByHopRequestHeadersAreNotForwarded) {
     EXPECT_EQ(received[0].header("X-Kept"), "kept-value");
 }
 
+TEST(ProxyHeaders, UnderscoreNamesAndClientForwardingFieldsNeverReachTheUpstream) {
+    Harness h(file_policy());
+    const auto r = request(h.port(), "GET", kUsersMe,
+                           {auth(kKeyFull), header("X_Request_Id", "spoofed-id"), header("X_Api_Role", "admin"),
+                            header("Forwarded", "for=10.1.2.3"), header("X-Forwarded-For", "10.1.2.4"),
+                            header("X-Forwarded-Host", "internal.corp"), header("X-Real-IP", "10.1.2.5"),
+                            header("X-Kept", "kept-value")});
+    EXPECT_EQ(r.status, 200) << r.body;
+    const auto received = h.mock().received();
+    ASSERT_EQ(received.size(), 1u);
+    for (const auto& [name, value] : received[0].headers) {
+        EXPECT_EQ(name.find('_'), std::string::npos) << name;
+        EXPECT_EQ(value.find("10.1.2."), std::string::npos) << name;
+        EXPECT_FALSE(iequals(name, "X-Forwarded-Host")) << value;
+    }
+    EXPECT_EQ(received[0].header("X-Kept"), "kept-value");
+    EXPECT_NE(received[0].header("X-Request-Id"), "spoofed-id");
+
+    const auto records = h.audit_records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].at("dropped_headers").as_int64(), 2);
+    EXPECT_NE(h.metrics().render().find("giosg_gateway_dropped_headers_total 2\n"), std::string::npos);
+}
+
+TEST(ProxyHeaders, RequestWithoutUnderscoreNamesHasNoDroppedHeadersField) {
+    Harness h(file_policy());
+    EXPECT_EQ(request(h.port(), "GET", kUsersMe, {auth(kKeyFull)}).status, 200);
+    const auto records = h.audit_records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_FALSE(records[0].contains("dropped_headers"));
+}
+
 TEST(ProxyHeaders, ConnectionNamingAuthorizationAndHostKeepsServerTokenAndUpstreamHost) {
     Harness h(file_policy());
     const auto r = request(h.port(), "GET", kUsersMe, {auth(kKeyFull), header("Connection", "Authorization, Host")});

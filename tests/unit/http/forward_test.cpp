@@ -69,5 +69,31 @@ TEST(UpstreamHead, RemovesTokenQueryParametersFromTheForwardedTarget) {
     EXPECT_EQ(out.substr(0, out.find("\r\n")), "kept|GET /api/v5/users/me?page=2 HTTP/1.1");
 }
 
+TEST(UpstreamHead, DropsUnderscoreNamesAndCountsThem) {
+    const std::string raw =
+        "GET /api/v5/users/me HTTP/1.1\r\nHost: g\r\nX_Request_Id: spoofed\r\nX-Kept: 1\r\n"
+        "x_api_user: admin\r\n\r\n";
+    RequestHead head;
+    ASSERT_EQ(parse_request_head(raw, 8192, head).status, ParseStatus::complete);
+    const auto target = parse_target(head.target);
+    std::string out;
+    const auto dropped = append_upstream_head(out, head, target.target, "service.giosg.com", kAuthorization, "rid-1");
+    EXPECT_EQ(dropped, 2u);
+    EXPECT_EQ(out.find("spoofed"), std::string::npos);
+    EXPECT_EQ(out.find("admin"), std::string::npos);
+    EXPECT_NE(out.find("X-Kept: 1\r\n"), std::string::npos);
+}
+
+TEST(UpstreamHead, ClientForwardingFieldsNeverReachTheUpstream) {
+    const std::string out = upstream_head(
+        "GET /api/v5/users/me HTTP/1.1\r\nHost: g\r\nForwarded: for=10.0.0.1\r\n"
+        "X-Forwarded-For: 10.0.0.2\r\nx-forwarded-host: evil\r\nX-Forwarded-Proto: http\r\n"
+        "X-Real-IP: 10.0.0.3\r\nX-Forwarded: 10.0.0.4\r\nX-Kept: yes\r\n\r\n");
+    EXPECT_EQ(out.find("10.0.0"), std::string::npos);
+    EXPECT_EQ(out.find("evil"), std::string::npos);
+    EXPECT_EQ(out.find("Forwarded-Proto"), std::string::npos);
+    EXPECT_NE(out.find("X-Kept: yes\r\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace giosg::http
