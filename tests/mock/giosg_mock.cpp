@@ -28,6 +28,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <zlib.h>
 
 namespace giosg::mock {
 
@@ -49,6 +50,8 @@ constexpr std::uint32_t kHeaderLimit = 1024 * 1024;
 constexpr std::uint64_t kBodyLimit = 64ull * 1024 * 1024;
 constexpr std::size_t kWritePiece = 64 * 1024;
 constexpr std::string_view kEndpointsPath = "/api/v5/endpoints";
+// The paged list (see the header): a catalogued GET list endpoint that any scope may read.
+constexpr std::string_view kPagedListPattern = "/api/v5/orgs/<organization_id>/teams";
 
 // Every awaited operation reports its error as a value: the mock meets EOFs, resets and
 // timeouts all the time on purpose, and none of them is exceptional.
@@ -376,6 +379,93 @@ std::optional<std::string_view> query_parameter(std::string_view query, std::str
   return std::nullopt;
 }
 
+// gzip (RFC 1952) with zlib directly: the mock shares no code with the gateway's own gzip.
+std::string gzip(std::string_view data) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::runtime_error("giosg-mock: deflateInit2 failed");
+  }
+  std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw std::runtime_error("giosg-mock: deflate failed");
+  return out;
+}
+
+// Whether Accept-Encoding lists gzip (or x-gzip) without q=0. Enough for tests, not RFC 9110
+// in full: "*" is not taken as gzip, so a client gets gzip only when it names it.
+bool accepts_gzip(const ReceivedRequest& request) {
+  auto header = request.header("Accept-Encoding");
+  if (!header) return false;
+  std::string_view rest = *header;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    auto semicolon = item.find(';');
+    std::string_view coding = item.substr(0, semicolon);
+    while (!coding.empty() && coding.front() == ' ') coding.remove_prefix(1);
+    while (!coding.empty() && coding.back() == ' ') coding.remove_suffix(1);
+    if (!iequals(coding, "gzip") && !iequals(coding, "x-gzip")) continue;
+    std::string_view params = semicolon == std::string_view::npos ? "" : item.substr(semicolon + 1);
+    std::string compact;
+    for (char c : params) {
+      if (c != ' ') compact += c;
+    }
+    if (compact == "q=0" || compact == "q=0." || compact == "q=0.0" || compact == "q=0.00" || compact == "q=0.000") {
+      return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+// GET on kPagedListPattern: options.list_pages pages of options.list_page_size teams, with
+// absolute next/previous links on the mock's own origin (what giosg does on its own), gzip when
+// asked for, and an ETag so that a proxy that rewrites the body can be seen to drop it.
+Response paged_list(MockState& state, const ReceivedRequest& request, std::string_view path, std::string_view query) {
+  const CatalogueEntry* entry = match(state.catalogue, path);
+  const std::size_t pages = state.options.list_pages;
+  std::uint64_t page = 1;
+  if (auto text = query_parameter(query, "page")) {
+    auto number = parse_uint(*text);
+    if (!number || *number < 1 || *number > pages) {
+      return detail_response(http::status::not_found, "Invalid page.");
+    }
+    page = *number;
+  }
+  const std::string base = state.origin + std::string(strip_trailing_slash(path));
+  auto segments = split_path(strip_trailing_slash(path));
+
+  json::object body;
+  body["next"] = nullptr;
+  if (page < pages) body["next"] = base + "?page=" + std::to_string(page + 1);
+  body["previous"] = nullptr;  // DRF drops the parameter for the first page
+  if (page > 1) body["previous"] = page == 2 ? base : base + "?page=" + std::to_string(page - 1);
+  json::array results;
+  const std::size_t size = state.options.list_page_size;
+  for (std::size_t i = 0; i < size; ++i) {
+    results.push_back(make_object(*entry, segments, object_id((page - 1) * size + i + 1)));
+  }
+  body["results"] = std::move(results);
+
+  Response response = json_response(http::status::ok, body);
+  const bool gzipped = accepts_gzip(request);
+  response.set(http::field::vary, "Accept-Encoding");
+  response.set(http::field::etag, "\"teams-page-" + std::to_string(page) + (gzipped ? "-gzip\"" : "\""));
+  if (gzipped) {
+    response.set(http::field::content_encoding, "gzip");
+    response.body() = gzip(response.body());
+    response.prepare_payload();
+  }
+  return response;
+}
+
 Response endpoints_page(MockState& state, const ReceivedRequest& request, std::string_view query) {
   if (state.endpoints_failure) {
     return detail_response(http::status::internal_server_error, "A server error occurred.");
@@ -453,9 +543,16 @@ Response catalogue_answer(MockState& state, const ReceivedRequest& request, std:
     return json_response(http::status::no_content, nullptr);
   }
   if (method == "POST") {
-    auto created = make_object(*entry, segments, new_id());
+    std::string id = new_id();
+    auto created = make_object(*entry, segments, id);
     merge_body(created, request.body);
-    return json_response(http::status::created, created);
+    auto response = json_response(http::status::created, created);
+    // The paged resource's 201 names the new object by an absolute URL on the mock's origin,
+    // for the gateway's Location rewriting to be tested.
+    if (entry->pattern == kPagedListPattern) {
+      response.set(http::field::location, state.origin + std::string(strip_trailing_slash(path)) + "/" + id);
+    }
+    return response;
   }
   if (method == "GET" && !names_one_object) {
     json::array items;
@@ -525,6 +622,9 @@ Plan plan_answer(MockState& state, const ReceivedRequest& request) {
     plan.response = echo_answer(request);
   } else if (request.method == "GET" && strip_trailing_slash(path) == kEndpointsPath) {
     plan.response = endpoints_page(state, request, query);
+  } else if (const CatalogueEntry* entry = match(state.catalogue, path);
+             request.method == "GET" && entry != nullptr && entry->pattern == kPagedListPattern) {
+    plan.response = paged_list(state, request, path, query);
   } else {
     plan.response = catalogue_answer(state, request, path);
   }
@@ -847,6 +947,7 @@ void GiosgMock::start() {
   const MockOptions& options = state.options;
   if (options.catalogue_file.empty()) throw std::invalid_argument("giosg-mock: catalogue_file is required");
   if (options.page_size == 0) throw std::invalid_argument("giosg-mock: page_size must be at least 1");
+  if (options.list_pages == 0) throw std::invalid_argument("giosg-mock: list_pages must be at least 1");
   if (options.tls_cert_file.has_value() != options.tls_key_file.has_value()) {
     throw std::invalid_argument("giosg-mock: TLS needs both a certificate and a key");
   }

@@ -23,6 +23,17 @@
 //   big-headers            a 200 response whose header block is about 64 KiB
 //   body-bytes=N           200 with an N-byte body (Content-Length), written in 64 KiB pieces
 //   chunked-body-bytes=N   the same body with Transfer-Encoding: chunked
+//
+// Paged list (CONTRACT §6 link rewriting): GET /api/v5/orgs/<organization_id>/teams[?page=N]
+// answers page N (default 1) of `list_pages` pages, each of `list_page_size` team objects, in
+// giosg's list shape {"next": ..., "previous": ..., "results": [...]}. `next`/`previous` are
+// ABSOLUTE URLs on the mock's own origin (origin(), e.g. http://127.0.0.1:PORT/api/v5/orgs/
+// <org>/teams?page=N+1), whatever Host the request carried; `previous` of page 2 has no
+// `page` (as DRF writes it), null at the ends; a page out of range gets 404. With
+// `Accept-Encoding: gzip` (or x-gzip, not q=0) the body is gzip with `Content-Encoding: gzip`;
+// either way `Vary: Accept-Encoding` and an ETag ("teams-page-N" or "teams-page-N-gzip").
+// POST to the same path answers 201 with the created team and `Location: <origin>/api/v5/
+// orgs/<org>/teams/<id>`. The policy catalogue has this path (GET any scope, POST "users").
 // Generated bodies are application/octet-stream; byte i is 'a' + i % 26, so a receiver can
 // check every byte arrived in order. Faults apply after the Authorization check, so a request
 // with a bad token still gets its 401.
@@ -60,6 +71,8 @@ struct MockOptions {
   std::uint16_t port = 0;  // 0 = any free port
   std::filesystem::path catalogue_file;  // required; {"next","previous","results":[...]}
   std::size_t page_size = 25;  // entries per /api/v5/endpoints page
+  std::size_t list_pages = 3;      // pages of GET /api/v5/orgs/<organization_id>/teams (at least 1)
+  std::size_t list_page_size = 2;  // teams per page of it (0 = empty pages)
   // Every request must carry exactly `Authorization: Token <expected_token>`.
   // Empty disables the check (any or no Authorization is accepted).
   std::string expected_token;

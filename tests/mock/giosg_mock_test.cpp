@@ -1,6 +1,7 @@
 // Self-test of the fake giosg API: just enough to trust it as the gateway's upstream.
 #include "giosg_mock.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 namespace {
 
@@ -52,7 +54,11 @@ class TestClient {
     http::request<http::string_body> request{method, target, 11};
     request.set(http::field::host, host_);
     if (token) request.set(http::field::authorization, "Token " + *token);
-    for (auto& [name, value] : headers) request.insert(name, value);
+    for (auto& [name, value] : headers) {
+      // A test's own Host replaces the default one rather than adding a second.
+      if (beast::iequals(name, "Host")) request.set(http::field::host, value);
+      else request.insert(name, value);
+    }
     request.prepare_payload();
 
     http::response<http::string_body> response;
@@ -248,6 +254,132 @@ TEST_F(GiosgMockTest, KeepAliveServesManyRequestsOnOneConnection) {
   EXPECT_EQ(client.exchange(http::verb::get, "/api/v5/endpoints").result_int(), 200u);
   EXPECT_EQ(mock_->connections_accepted(), 1u);
   EXPECT_EQ(mock_->request_count(), 2u);
+}
+
+// Inflates a gzip body with zlib directly (the test trusts neither the mock nor the gateway).
+std::string gunzip(const std::string& data) {
+  z_stream z{};
+  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
+  std::string out;
+  char buffer[4096];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof buffer;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buffer, sizeof buffer - z.avail_out);
+  }
+  EXPECT_EQ(rc, Z_STREAM_END);
+  EXPECT_EQ(z.avail_in, 0u) << "bytes after the gzip stream";
+  inflateEnd(&z);
+  return out;
+}
+
+class PagedListTest : public ::testing::Test {
+ protected:
+  static constexpr std::size_t kPages = 4;
+  static constexpr std::size_t kPerPage = 3;
+  static constexpr const char* kPath = "/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/teams";
+
+  void SetUp() override {
+    if (catalogue_path().empty()) GTEST_SKIP() << "no catalogue file to serve";
+    MockOptions options;
+    options.catalogue_file = catalogue_path();
+    options.expected_token = kToken;
+    options.list_pages = kPages;
+    options.list_page_size = kPerPage;
+    mock_ = std::make_unique<GiosgMock>(options);
+    mock_->start();
+    base_ = mock_->origin() + kPath;
+  }
+
+  std::unique_ptr<GiosgMock> mock_;
+  std::string base_;  // the absolute URL of page 1
+};
+
+TEST_F(PagedListTest, PagesLinkAbsolutelyToTheMocksOwnOrigin) {
+  ASSERT_EQ(mock_->origin(), "http://127.0.0.1:" + std::to_string(mock_->port()));
+  TestClient client(mock_->port());
+  std::vector<std::string> ids;
+  std::string target = kPath;
+  for (std::size_t page = 1; page <= kPages; ++page) {
+    // The Host a proxy sends must not change the links: they are the upstream's own.
+    auto response = client.exchange(http::verb::get, target, kToken, {{"Host", "gateway.example:8080"}});
+    ASSERT_EQ(response.result_int(), 200u) << target << ": " << response.body();
+    EXPECT_EQ(response[http::field::content_type], "application/json");
+    EXPECT_EQ(response[http::field::content_encoding], "");
+    EXPECT_EQ(response[http::field::etag], "\"teams-page-" + std::to_string(page) + "\"");
+    auto body = json::parse(response.body()).as_object();
+    ASSERT_EQ(body.size(), 3u);
+    EXPECT_EQ(body.begin()->key(), "next");  // giosg's key order: next, previous, results
+
+    if (page == 1) EXPECT_TRUE(body.at("previous").is_null());
+    else if (page == 2) EXPECT_EQ(body.at("previous"), json::value(base_));  // DRF drops page=1
+    else EXPECT_EQ(body.at("previous"), json::value(base_ + "?page=" + std::to_string(page - 1)));
+
+    for (const auto& team : body.at("results").as_array()) ids.emplace_back(team.at("id").as_string());
+    EXPECT_EQ(body.at("results").as_array().size(), kPerPage);
+
+    if (page == kPages) {
+      EXPECT_TRUE(body.at("next").is_null());
+      break;
+    }
+    const std::string next(body.at("next").as_string());
+    ASSERT_EQ(next, base_ + "?page=" + std::to_string(page + 1));
+    target = next.substr(mock_->origin().size());
+  }
+  EXPECT_EQ(ids.size(), kPages * kPerPage);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end()) << "ids repeat across pages";
+
+  // Every request was recorded with the Authorization it carried.
+  auto received = mock_->received();
+  ASSERT_EQ(received.size(), kPages);
+  for (const auto& request : received) EXPECT_EQ(request.header("Authorization"), std::string("Token ") + kToken);
+}
+
+TEST_F(PagedListTest, GzipWhenAskedForWithTheSameDocument) {
+  TestClient client(mock_->port());
+  const std::string target = std::string(kPath) + "?page=2";
+  auto plain = client.exchange(http::verb::get, target);
+  auto gzipped = client.exchange(http::verb::get, target, kToken, {{"Accept-Encoding", "br, GZIP;q=0.5"}});
+  ASSERT_EQ(gzipped.result_int(), 200u);
+  EXPECT_EQ(gzipped[http::field::content_encoding], "gzip");
+  EXPECT_EQ(gzipped[http::field::vary], "Accept-Encoding");
+  EXPECT_EQ(gzipped[http::field::etag], "\"teams-page-2-gzip\"");
+  ASSERT_GE(gzipped.body().size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(gzipped.body()[0]), 0x1f);
+  EXPECT_EQ(static_cast<unsigned char>(gzipped.body()[1]), 0x8b);
+  EXPECT_EQ(gzipped[http::field::content_length], std::to_string(gzipped.body().size()));
+  EXPECT_EQ(gunzip(gzipped.body()), plain.body());
+  EXPECT_NE(json::parse(plain.body()).at("next"), json::value(nullptr));
+
+  auto refused = client.exchange(http::verb::get, target, kToken, {{"Accept-Encoding", "gzip;q=0, identity"}});
+  EXPECT_EQ(refused[http::field::content_encoding], "");
+  EXPECT_EQ(refused.body(), plain.body());
+}
+
+TEST_F(PagedListTest, PageOutOfRangeIs404) {
+  TestClient client(mock_->port());
+  for (std::string page : {"0", "5", "x", ""}) {
+    auto response = client.exchange(http::verb::get, std::string(kPath) + "?page=" + page);
+    EXPECT_EQ(response.result_int(), 404u) << page;
+  }
+}
+
+TEST_F(PagedListTest, CreateAnswers201WithAnAbsoluteLocation) {
+  TestClient client(mock_->port());
+  auto response = client.exchange(http::verb::post, kPath, kToken, {{"Content-Type", "application/json"}});
+  ASSERT_EQ(response.result_int(), 201u) << response.body();
+  const std::string id(json::parse(response.body()).at("id").as_string());
+  EXPECT_EQ(response[http::field::location], base_ + "/" + id);
+
+  // Other resources' 201s carry no Location, as before.
+  auto other = client.exchange(http::verb::post, "/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/rooms");
+  EXPECT_EQ(other.result_int(), 201u);
+  EXPECT_EQ(other[http::field::location], "");
 }
 
 }  // namespace

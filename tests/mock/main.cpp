@@ -22,7 +22,7 @@ namespace {
 constexpr std::string_view kUsage =
     "usage: giosg-mock --catalogue FILE [--listen HOST:PORT] [--token TOKEN | --token-env VAR]\n"
     "                  [--page-size N] [--tls-cert FILE --tls-key FILE] [--port-file FILE]\n"
-    "                  [--fault SPEC]\n"
+    "                  [--fault SPEC] [--list-pages N] [--list-page-size K]\n"
     "\n"
     "  --catalogue FILE   giosg endpoint catalogue ({\"results\": [...]}) to serve and match\n"
     "  --listen HOST:PORT default 127.0.0.1:0 (0 = any free port)\n"
@@ -31,7 +31,10 @@ constexpr std::string_view kUsage =
     "  --page-size N      entries per /api/v5/endpoints page (default 25)\n"
     "  --tls-cert/--tls-key  serve HTTPS with this PEM certificate chain and key\n"
     "  --port-file FILE   write the chosen port there once listening\n"
-    "  --fault SPEC       default fault, same syntax as the X-Mock-Fault header\n";
+    "  --fault SPEC       default fault, same syntax as the X-Mock-Fault header\n"
+    "  --list-pages N     pages of GET /api/v5/orgs/<org>/teams, with absolute next/previous\n"
+    "                     links on the mock's origin (default 3; gzip with Accept-Encoding: gzip)\n"
+    "  --list-page-size K teams per page of it (default 2)\n";
 
 struct Arguments {
   giosg::mock::MockOptions options;
@@ -96,6 +99,11 @@ Arguments parse_arguments(std::span<char*> args) {
       parsed.options.tls_key_file = value();
     } else if (flag == "--port-file") {
       parsed.port_file = value();
+    } else if (flag == "--list-pages") {
+      parsed.options.list_pages = parse_number(value(), 1'000'000, "list pages");
+      if (parsed.options.list_pages == 0) throw UsageError("--list-pages must be at least 1");
+    } else if (flag == "--list-page-size") {
+      parsed.options.list_page_size = parse_number(value(), 100'000, "list page size");
     } else if (flag == "--fault") {
       parsed.fault = value();
     } else {
