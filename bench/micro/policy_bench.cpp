@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "auth/authenticator.hpp"
-#include "auth/key_hash.hpp"
+#include "common/sha256.hpp"
 #include "common.hpp"
 #include "policy/decision.hpp"
 

@@ -3,11 +3,11 @@
 #include <charconv>
 #include <ctime>
 
+#include "common/hex.hpp"
+
 namespace giosg {
 
 namespace {
-constexpr char kHex[] = "0123456789abcdef";
-
 void append_uint(std::uint64_t v, std::string& out) {
     char buf[24];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -67,8 +67,8 @@ void append_json_escaped(std::string_view text, std::string& out) {
             out.append("\\t");
         } else if (c < 0x20 || c == 0x7F) {
             out.append("\\u00");
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 0xF]);
+            out.push_back(hex_digit(c >> 4));
+            out.push_back(hex_digit(c));
         } else if (c < 0x80) {
             out.push_back(static_cast<char>(c));
         } else if (const auto n = utf8_sequence(text, i); n != 0) {
@@ -76,8 +76,8 @@ void append_json_escaped(std::string_view text, std::string& out) {
             i += n - 1;
         } else {
             out.append("\\u00");
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 0xF]);
+            out.push_back(hex_digit(c >> 4));
+            out.push_back(hex_digit(c));
         }
     }
 }

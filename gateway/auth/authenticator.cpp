@@ -1,6 +1,6 @@
 #include "auth/authenticator.hpp"
 
-#include "auth/key_hash.hpp"
+#include "common/sha256.hpp"
 #include "common/ascii.hpp"
 
 namespace giosg {

@@ -19,6 +19,8 @@
 #include <system_error>
 #include <utility>
 
+#include "common/hex.hpp"
+
 namespace giosg {
 namespace {
 
@@ -456,13 +458,6 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string& erro
         return std::nullopt;
     }
     return HostPort{std::string(host), *port_number};
-}
-
-int hex_value(char c) noexcept {
-    if (is_ascii_digit(c)) return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 // ---- files -----------------------------------------------------------------------------------
@@ -1035,13 +1030,7 @@ std::optional<KeyDigest> parse_key_digest(std::string_view text) noexcept {
     constexpr std::string_view kPrefix = "sha256:";
     if (text.starts_with(kPrefix)) text.remove_prefix(kPrefix.size());
     KeyDigest digest{};
-    if (text.size() != digest.size() * 2) return std::nullopt;
-    for (std::size_t i = 0; i < digest.size(); ++i) {
-        const int high = hex_value(text[2 * i]);
-        const int low = hex_value(text[2 * i + 1]);
-        if (high < 0 || low < 0) return std::nullopt;
-        digest[i] = static_cast<std::uint8_t>(high << 4 | low);
-    }
+    if (!hex_decode(text, digest)) return std::nullopt;
     return digest;
 }
 

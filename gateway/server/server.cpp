@@ -9,6 +9,7 @@
 #include <future>
 #include <system_error>
 
+#include "common/hex.hpp"
 #include "net/accept.hpp"
 #include "server/session.hpp"
 #include "server/worker.hpp"
@@ -41,10 +42,9 @@ std::uint64_t RequestIdGenerator::next64() noexcept {
 }
 
 void RequestIdGenerator::next(char* out) noexcept {
-    static constexpr char kHex[] = "0123456789abcdef";
     for (int half = 0; half < 2; ++half) {
         std::uint64_t v = next64();
-        for (int i = 0; i < 16; ++i, v >>= 4) out[half * 16 + i] = kHex[v & 0xF];
+        for (int i = 0; i < 16; ++i, v >>= 4) out[half * 16 + i] = hex_digit(static_cast<unsigned>(v));
     }
 }
 
