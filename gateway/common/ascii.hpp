@@ -1,5 +1,5 @@
 #pragma once
-// ASCII helpers shared by the HTTP parser and the authenticator (no locale, no allocation).
+// ASCII helpers shared by the HTTP parser and the client table (no locale, no allocation).
 #include <string_view>
 
 namespace giosg {
