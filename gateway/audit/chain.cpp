@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "common/format.hpp"
 #include "common/hex.hpp"
 #include "common/sha256.hpp"
 
@@ -18,9 +19,7 @@ HashHex hash_hex(std::initializer_list<std::string_view> parts) {
 void append_chained(ChainState& state, std::string_view fields, std::string& out) {
     const auto start = out.size();
     out.append("{\"seq\":");
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, state.seq + 1);
-    out.append(buf, end);
+    append_uint(out, state.seq + 1);
     out.append(",\"prev\":\"").append(state.last_hash_view()).append("\"");
     if (!fields.empty()) {
         out.push_back(',');
