@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "auth/authenticator.hpp"
-#include "auth/key_hash.hpp"
 #include "common.hpp"
+#include "common/sha256.hpp"
+#include "identity/client_table.hpp"
 #include "policy/decision.hpp"
 
 namespace {

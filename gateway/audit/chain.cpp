@@ -1,39 +1,25 @@
 #include "audit/chain.hpp"
 
-#include "auth/key_hash.hpp"
-
 #include <charconv>
 #include <cstdlib>
 
+#include "common/format.hpp"
+#include "common/hex.hpp"
+#include "common/sha256.hpp"
+
 namespace giosg::audit {
-
-namespace {
-constexpr char kHex[] = "0123456789abcdef";
-
-bool is_lower_hex(std::string_view s) noexcept {
-    for (char c : s)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
-}
-
-}  // namespace
 
 HashHex hash_hex(std::initializer_list<std::string_view> parts) {
     const auto digest = sha256_of(parts);
     HashHex hex;
-    for (std::size_t i = 0; i < digest.size(); ++i) {
-        hex[2 * i] = kHex[digest[i] >> 4];
-        hex[2 * i + 1] = kHex[digest[i] & 0xF];
-    }
+    hex_encode_to(digest, hex.data());
     return hex;
 }
 
 void append_chained(ChainState& state, std::string_view fields, std::string& out) {
     const auto start = out.size();
     out.append("{\"seq\":");
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, state.seq + 1);
-    out.append(buf, end);
+    append_uint(out, state.seq + 1);
     out.append(",\"prev\":\"").append(state.last_hash_view()).append("\"");
     if (!fields.empty()) {
         out.push_back(',');

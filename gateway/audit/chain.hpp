@@ -24,7 +24,7 @@ inline constexpr std::string_view kGenesisPrev = "000000000000000000000000000000
 inline constexpr std::size_t kHashSuffixSize = 9 + kHashHexSize + 2;
 
 /// The chain's hash: lower-case hex SHA-256 of the concatenation of `parts` (the same SHA-256 as
-/// hash-key's; see auth/key_hash.hpp).
+/// hash-key's; see common/sha256.hpp).
 HashHex hash_hex(std::initializer_list<std::string_view> parts);
 
 /// The position of a chain: the last line's seq and hash.

@@ -3,16 +3,12 @@
 #include <charconv>
 #include <ctime>
 
+#include "common/format.hpp"
+#include "common/hex.hpp"
+
 namespace giosg {
 
 namespace {
-
-void append_uint(std::uint64_t v, std::string& out) {
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, end);
-}
-
 void append_ms(double ms, std::string& out) {
     // Three decimals are enough for a millisecond figure and keep lines short.
     char buf[40];
@@ -77,14 +73,14 @@ void append_audit_json(const AuditRecord& r, std::string& out) {
     out.append(",\"code\":");
     append_string(reason_code(r.code), out);
     out.append(",\"status\":");
-    append_uint(static_cast<std::uint64_t>(r.status), out);
+    append_uint(out, static_cast<std::uint64_t>(r.status));
     out.append(",\"upstream_status\":");
-    if (r.upstream_status) append_uint(static_cast<std::uint64_t>(*r.upstream_status), out);
+    if (r.upstream_status) append_uint(out, static_cast<std::uint64_t>(*r.upstream_status));
     else out.append("null");
     out.append(",\"bytes_in\":");
-    append_uint(r.bytes_in, out);
+    append_uint(out, r.bytes_in);
     out.append(",\"bytes_out\":");
-    append_uint(r.bytes_out, out);
+    append_uint(out, r.bytes_out);
     out.append(",\"duration_ms\":");
     append_ms(r.duration_ms, out);
     out.append(",\"upstream_ms\":");
@@ -92,7 +88,7 @@ void append_audit_json(const AuditRecord& r, std::string& out) {
     else out.append("null");
     if (r.dropped_headers > 0) {
         out.append(",\"dropped_headers\":");
-        append_uint(r.dropped_headers, out);
+        append_uint(out, r.dropped_headers);
     }
     out.append("}\n");
 }
@@ -106,9 +102,9 @@ void append_audit_correction_json(std::chrono::system_clock::time_point ts, std:
     out.append(",\"code\":");
     append_string(reason_code(code), out);
     out.append(",\"status\":");
-    append_uint(static_cast<std::uint64_t>(status), out);
+    append_uint(out, static_cast<std::uint64_t>(status));
     out.append(",\"bytes_out\":");
-    append_uint(bytes_out, out);
+    append_uint(out, bytes_out);
     out.append("}\n");
 }
 

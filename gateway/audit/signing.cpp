@@ -6,18 +6,17 @@
 #include <openssl/pem.h>
 
 #include <array>
-#include <charconv>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 
-#include "auth/key_hash.hpp"
+#include "common/hex.hpp"
+#include "common/sha256.hpp"
 
 namespace giosg::audit {
 
 namespace {
-constexpr char kHex[] = "0123456789abcdef";
-
 std::shared_ptr<void> own(EVP_PKEY* key) {
     return {key, [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); }};
 }
@@ -30,23 +29,13 @@ std::string read_file(const std::filesystem::path& file) {
     return text.str();
 }
 
-std::string hex(const unsigned char* data, std::size_t size) {
-    std::string out;
-    out.reserve(size * 2);
-    for (std::size_t i = 0; i < size; ++i) {
-        out.push_back(kHex[data[i] >> 4]);
-        out.push_back(kHex[data[i] & 0xF]);
-    }
-    return out;
-}
-
 std::string key_id_of(EVP_PKEY* key) {
     std::array<unsigned char, 32> raw{};
     std::size_t size = raw.size();
     if (EVP_PKEY_get_raw_public_key(key, raw.data(), &size) != 1 || size != raw.size())
         throw std::runtime_error("cannot read the Ed25519 public key");
     const auto digest = sha256({reinterpret_cast<const char*>(raw.data()), raw.size()});
-    return hex(digest.data(), 8);
+    return hex_encode(std::span(digest).first(8));
 }
 
 EVP_PKEY* read_pem(const std::string& text, bool private_key) {
@@ -72,17 +61,6 @@ std::string write_pem(EVP_PKEY* key, bool private_key) {
     BIO_free(bio);
     if (out.empty()) throw std::runtime_error("cannot encode the key");
     return out;
-}
-
-bool unhex(std::string_view text, unsigned char* out, std::size_t size) {
-    if (text.size() != size * 2) return false;
-    for (std::size_t i = 0; i < size; ++i) {
-        unsigned value = 0;
-        auto [p, ec] = std::from_chars(text.data() + 2 * i, text.data() + 2 * i + 2, value, 16);
-        if (ec != std::errc{} || p != text.data() + 2 * i + 2) return false;
-        out[i] = static_cast<unsigned char>(value);
-    }
-    return true;
 }
 }  // namespace
 
@@ -117,7 +95,7 @@ std::string SigningKey::sign_hex(std::string_view message) const {
                                    message.size()) == 1;
     EVP_MD_CTX_free(ctx);
     if (!ok || size != sizeof signature) throw std::runtime_error("Ed25519 signing failed");
-    return hex(signature, size);
+    return hex_encode(signature);
 }
 
 VerifyKey VerifyKey::load(const std::filesystem::path& file) {
@@ -136,7 +114,7 @@ VerifyKey VerifyKey::load(const std::filesystem::path& file) {
 
 bool VerifyKey::verify_hex(std::string_view message, std::string_view signature_hex) const {
     unsigned char signature[64];
-    if (!unhex(signature_hex, signature, sizeof signature)) return false;
+    if (!hex_decode(signature_hex, signature)) return false;
     auto* key = static_cast<EVP_PKEY*>(pkey_.get());
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     const bool ok = ctx != nullptr && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&

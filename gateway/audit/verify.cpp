@@ -11,11 +11,11 @@
 #include <optional>
 #include <span>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
 #include "audit/chain.hpp"
 #include "audit/signing.hpp"
+#include "common/format.hpp"
 
 namespace giosg::audit {
 
@@ -246,7 +246,7 @@ private:
 
     bool unreadable(const InputFile& file, int error) {
         result_.exit_code = verify_exit::unreadable;
-        result_.problem = file.name + ": cannot read: " + std::generic_category().message(error);
+        result_.problem = file.name + ": cannot read: " + errno_text(error);
         result_.notes.clear();
         result_.warnings.clear();
         return false;

@@ -17,6 +17,7 @@
 #include "audit/record.hpp"
 #include "audit/signing.hpp"
 #include "audit/syslog.hpp"
+#include "common/format.hpp"
 
 namespace giosg {
 
@@ -26,8 +27,6 @@ namespace {
 constexpr std::size_t kTailScanBytes = 1u << 20;  // a record line is far shorter than this
 constexpr auto kRotationRetry = std::chrono::seconds(1);
 constexpr auto kFallbackLockWait = std::chrono::milliseconds(100);
-
-std::string errno_text(int error) { return std::generic_category().message(error); }
 
 std::string rotated_name(const fs::path& active, std::uint64_t last_seq) {
     char digits[24];
@@ -129,12 +128,12 @@ std::optional<std::string> audit_path_problem(const fs::path& path) {
         const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
         if (!fs::is_directory(folder, ec)) return "cannot create " + path.string() + ": its folder does not exist";
         if (::access(folder.c_str(), W_OK | X_OK) != 0)
-            return "cannot create " + path.string() + ": " + std::generic_category().message(errno);
+            return "cannot create " + path.string() + ": " + errno_text(errno);
         return std::nullopt;
     }
     if (fs::is_directory(status)) return path.string() + " is a directory";
     if (::access(path.c_str(), W_OK) != 0)
-        return "cannot write " + path.string() + ": " + std::generic_category().message(errno);
+        return "cannot write " + path.string() + ": " + errno_text(errno);
     if (!fs::is_regular_file(status)) return std::nullopt;  // /dev/null, a FIFO: nothing to read back
     try {
         const FileTail tail = read_tail(path);

@@ -23,7 +23,7 @@
 #include "audit/signing.hpp"
 #include "cli/audit_commands.hpp"
 #include "audit/writer.hpp"
-#include "auth/key_hash.hpp"
+#include "common/sha256.hpp"
 #include "config/config.hpp"
 #include "http/chars.hpp"
 #include "http/head.hpp"

@@ -1,5 +1,6 @@
 #pragma once
-// ASCII helpers shared by the HTTP parser and the authenticator (no locale, no allocation).
+// ASCII helpers shared by the HTTP parser, the client table and the config loader (no locale).
+#include <string>
 #include <string_view>
 
 namespace giosg {
@@ -12,6 +13,13 @@ constexpr bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
     for (std::size_t i = 0; i < a.size(); ++i)
         if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
     return true;
+}
+
+/// A lower-cased copy: one spelling for names that compare case-insensitively (DNS host names).
+inline std::string ascii_lower(std::string_view text) {
+    std::string lower(text);
+    for (char& c : lower) c = ascii_lower(c);
+    return lower;
 }
 
 }  // namespace giosg

@@ -2,11 +2,11 @@
 
 #include <cstdint>
 
+#include "common/hex.hpp"
+
 namespace giosg {
 
 namespace {
-constexpr char kHex[] = "0123456789abcdef";
-
 // Length of the valid UTF-8 sequence starting at s[i], or 0.
 std::size_t utf8_sequence(std::string_view s, std::size_t i) {
     const auto b = static_cast<unsigned char>(s[i]);
@@ -42,8 +42,8 @@ void append_json_escaped(std::string_view text, std::string& out) {
             out.append("\\t");
         } else if (c < 0x20 || c == 0x7F) {
             out.append("\\u00");
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 0xF]);
+            out.push_back(hex_digit(c >> 4));
+            out.push_back(hex_digit(c));
         } else if (c < 0x80) {
             out.push_back(static_cast<char>(c));
         } else if (const auto n = utf8_sequence(text, i); n != 0) {
@@ -51,8 +51,8 @@ void append_json_escaped(std::string_view text, std::string& out) {
             i += n - 1;
         } else {
             out.append("\\u00");
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 0xF]);
+            out.push_back(hex_digit(c >> 4));
+            out.push_back(hex_digit(c));
         }
     }
 }

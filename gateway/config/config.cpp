@@ -19,6 +19,10 @@
 #include <system_error>
 #include <utility>
 
+#include "common/ascii.hpp"
+#include "common/format.hpp"
+#include "common/hex.hpp"
+
 namespace giosg {
 namespace {
 
@@ -385,13 +389,6 @@ bool looks_like_ipv4(std::string_view host) noexcept {
     return std::all_of(host.begin(), host.end(), [](char c) { return is_ascii_digit(c) || c == '.'; });
 }
 
-std::string to_lower_ascii(std::string_view text) {
-    std::string lower(text);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
-    return lower;
-}
-
 /// Decimal port "0".."65535" (no sign, no spaces, at most 5 digits).
 std::optional<std::uint16_t> parse_port(std::string_view text) noexcept {
     if (text.empty() || text.size() > 5) return std::nullopt;
@@ -458,20 +455,11 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string& erro
     return HostPort{std::string(host), *port_number};
 }
 
-int hex_value(char c) noexcept {
-    if (is_ascii_digit(c)) return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // ---- files -----------------------------------------------------------------------------------
 
 struct FileCloser {
     void operator()(std::FILE* file) const noexcept { std::fclose(file); }
 };
-
-std::string errno_text(int error_number) { return std::system_category().message(error_number); }
 
 /// Reads a whole file of at most `max_bytes`. Works for FIFOs and /dev/fd too (secrets are
 /// sometimes mounted that way), which is why it does not ask for the size first.
@@ -917,7 +905,7 @@ std::optional<UpstreamUrl> parse_upstream_url(std::string_view url, std::string&
                 error = "invalid host";
                 return std::nullopt;
             }
-            result.host = to_lower_ascii(host);  // DNS names are case-insensitive; SNI wants one form
+            result.host = ascii_lower(host);  // DNS names are case-insensitive; SNI wants one form
             bracketed_host = result.host;
             break;
         }
@@ -1035,13 +1023,7 @@ std::optional<KeyDigest> parse_key_digest(std::string_view text) noexcept {
     constexpr std::string_view kPrefix = "sha256:";
     if (text.starts_with(kPrefix)) text.remove_prefix(kPrefix.size());
     KeyDigest digest{};
-    if (text.size() != digest.size() * 2) return std::nullopt;
-    for (std::size_t i = 0; i < digest.size(); ++i) {
-        const int high = hex_value(text[2 * i]);
-        const int low = hex_value(text[2 * i + 1]);
-        if (high < 0 || low < 0) return std::nullopt;
-        digest[i] = static_cast<std::uint8_t>(high << 4 | low);
-    }
+    if (!hex_decode(text, digest)) return std::nullopt;
     return digest;
 }
 

@@ -1,7 +1,6 @@
 #pragma once
 // The gateway's configuration (CONTRACT §2): parsed once, validated with a JSON-pointer path for
 // every problem, and then immutable.
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -13,7 +12,8 @@
 
 #include "common/path_error.hpp"
 #include "common/secret.hpp"
-#include "policy/scope.hpp"
+#include "common/scope.hpp"
+#include "common/sha256.hpp"
 
 namespace giosg {
 
@@ -48,8 +48,6 @@ struct CredentialConfig {
     std::string env;                 // for Source::env
     std::filesystem::path file;      // for Source::file; absolute after loading
 };
-
-using KeyDigest = std::array<std::uint8_t, 32>;
 
 struct ClientConfig {
     std::string name;

@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "common/hex.hpp"
 #include "http/chars.hpp"
 #include "http/head.hpp"
 
@@ -24,7 +25,7 @@ ChunkedDecoder::Step ChunkedDecoder::feed(std::string_view input) noexcept {
         const char c = input[i];
         switch (state_) {
             case State::size:
-                if (const int digit = chars::hex_value(c); digit >= 0) {
+                if (const int digit = hex_digit_value(c); digit >= 0) {
                     if (size_digits_ == kMaxSizeDigits) return fail();
                     remaining_ = (remaining_ << 4) | static_cast<std::uint64_t>(digit);
                     ++size_digits_;

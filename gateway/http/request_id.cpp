@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include "common/hex.hpp"
+
 namespace giosg::http {
 
 bool valid_request_id(std::string_view id) noexcept {
@@ -39,10 +41,9 @@ std::uint64_t RequestIdGenerator::next64() noexcept {
 }
 
 void RequestIdGenerator::next(char* out) noexcept {
-    static constexpr char kHex[] = "0123456789abcdef";
     for (int half = 0; half < 2; ++half) {
         std::uint64_t v = next64();
-        for (int i = 0; i < 16; ++i, v >>= 4) out[half * 16 + i] = kHex[v & 0xF];
+        for (int i = 0; i < 16; ++i, v >>= 4) out[half * 16 + i] = hex_digit(static_cast<unsigned>(v));
     }
 }
 

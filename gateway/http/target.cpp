@@ -1,6 +1,6 @@
 #include "http/target.hpp"
 
-#include "http/chars.hpp"
+#include "common/hex.hpp"
 
 namespace giosg::http {
 
@@ -9,13 +9,13 @@ namespace {
 TargetResult reject(std::string_view detail) noexcept { return TargetResult{false, {}, detail}; }
 
 bool is_escape_at(std::string_view s, std::size_t i) noexcept {
-    return i + 2 < s.size() && chars::hex_value(s[i + 1]) >= 0 &&
-           chars::hex_value(s[i + 2]) >= 0;
+    return i + 2 < s.size() && hex_digit_value(s[i + 1]) >= 0 &&
+           hex_digit_value(s[i + 2]) >= 0;
 }
 
 char escaped_byte(std::string_view s, std::size_t percent) noexcept {
-    return static_cast<char>(chars::hex_value(s[percent + 1]) * 16 +
-                             chars::hex_value(s[percent + 2]));
+    return static_cast<char>(hex_digit_value(s[percent + 1]) * 16 +
+                             hex_digit_value(s[percent + 2]));
 }
 
 /// Byte rules for the whole target: no raw CTL, SP, DEL, '\\', non-ASCII or '#', and every '%'

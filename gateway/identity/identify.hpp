@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string_view>
 
-#include "auth/authenticator.hpp"
+#include "identity/client_table.hpp"
 #include "common/reason.hpp"
 
 namespace giosg {

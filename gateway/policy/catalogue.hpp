@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/path_error.hpp"
-#include "policy/scope.hpp"
+#include "common/scope.hpp"
 
 namespace giosg {
 

@@ -2,8 +2,8 @@
 // Steps 2-6 of CONTRACT §3 as one pure function over const data: no Asio, no allocation.
 #include <string_view>
 
-#include "auth/authenticator.hpp"
 #include "common/reason.hpp"
+#include "identity/client_table.hpp"
 #include "policy/catalogue.hpp"
 
 namespace giosg {

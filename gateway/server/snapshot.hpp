@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "auth/authenticator.hpp"
 #include "common/secret.hpp"
 #include "config/config.hpp"
+#include "identity/client_table.hpp"
 #include "policy/catalogue.hpp"
 
 namespace giosg {

@@ -43,7 +43,7 @@
 #include "audit/chain.hpp"
 #include "audit/signing.hpp"
 #include "audit/writer.hpp"
-#include "auth/key_hash.hpp"
+#include "common/sha256.hpp"
 #include "harness.hpp"
 
 namespace giosg::testing {

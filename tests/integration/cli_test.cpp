@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/key_hash.hpp"
+#include "common/sha256.hpp"
 #include "harness.hpp"
 
 namespace giosg::testing {

@@ -25,7 +25,7 @@
 
 #include "admin/metrics.hpp"
 #include "audit/writer.hpp"
-#include "auth/key_hash.hpp"
+#include "common/sha256.hpp"
 #include "config/config.hpp"
 #include "server/server.hpp"
 #include "server/snapshot.hpp"

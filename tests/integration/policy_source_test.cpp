@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-#include "auth/key_hash.hpp"
+#include "common/sha256.hpp"
 #include "config/config.hpp"
 #include "harness.hpp"
 #include "upstream/catalogue_fetch.hpp"

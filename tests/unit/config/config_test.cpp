@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/sha256.hpp"
+
 namespace giosg {
 namespace {
 
@@ -992,6 +994,11 @@ TEST(ParseKeyDigest, RejectsWrongLengthPrefixOrDigits) {
         SCOPED_TRACE(text);
         EXPECT_FALSE(parse_key_digest(text).has_value());
     }
+}
+
+TEST(ParseKeyDigest, ReadsBackWhatFormatKeyDigestPrints) {
+    const KeyDigest digest = sha256("internal-client-key");
+    EXPECT_EQ(parse_key_digest(format_key_digest(digest)), digest);
 }
 
 // ---- load_config -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "auth/key_hash.hpp"
+#include "common/sha256.hpp"
 
 namespace giosg {
 namespace {

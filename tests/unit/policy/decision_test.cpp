@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "auth/key_hash.hpp"
+#include "common/sha256.hpp"
 
 namespace giosg {
 namespace {

@@ -1,4 +1,4 @@
-#include "auth/key_hash.hpp"
+#include "common/sha256.hpp"
 
 // See sha256_of() for why the low-level interface.
 #define OPENSSL_SUPPRESS_DEPRECATED
@@ -6,6 +6,8 @@
 #include <openssl/sha.h>
 
 #include <cstdlib>
+
+#include "common/hex.hpp"
 
 namespace giosg {
 
@@ -28,13 +30,8 @@ KeyDigest sha256_of(std::initializer_list<std::string_view> parts) noexcept {
 KeyDigest sha256(std::string_view data) noexcept { return sha256_of({data}); }
 
 std::string format_key_digest(const KeyDigest& digest) {
-    static constexpr char kHex[] = "0123456789abcdef";
     std::string text = "sha256:";
-    text.reserve(text.size() + digest.size() * 2);
-    for (const std::uint8_t byte : digest) {
-        text += kHex[byte >> 4];
-        text += kHex[byte & 0x0F];
-    }
+    hex_append(text, digest);
     return text;
 }
 

@@ -1,5 +1,5 @@
 // ClientTable: step 2 of CONTRACT §3, who is calling.
-#include "auth/authenticator.hpp"
+#include "identity/client_table.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "auth/key_hash.hpp"
+#include "common/sha256.hpp"
 
 namespace giosg {
 namespace {
@@ -40,17 +40,17 @@ void expect_refused(const AuthResult& result) {
     EXPECT_EQ(result.client, nullptr);
 }
 
-TEST(Authenticator, BearerSchemeAuthenticates) {
+TEST(ClientTable, BearerSchemeAuthenticates) {
     const ClientTable table = three_clients();
     expect_authenticated_as(table.authenticate("Bearer billing-key", 1), "billing", 0);
 }
 
-TEST(Authenticator, TokenSchemeAuthenticates) {
+TEST(ClientTable, TokenSchemeAuthenticates) {
     const ClientTable table = three_clients();
     expect_authenticated_as(table.authenticate("Token billing-key", 1), "billing", 0);
 }
 
-TEST(Authenticator, SchemeIsCaseInsensitive) {
+TEST(ClientTable, SchemeIsCaseInsensitive) {
     const ClientTable table = three_clients();
     expect_authenticated_as(table.authenticate("bearer billing-key", 1), "billing", 0);
     expect_authenticated_as(table.authenticate("BEARER billing-key", 1), "billing", 0);
@@ -59,19 +59,19 @@ TEST(Authenticator, SchemeIsCaseInsensitive) {
     expect_authenticated_as(table.authenticate("ToKeN billing-key", 1), "billing", 0);
 }
 
-TEST(Authenticator, KeyIsCaseSensitive) {
+TEST(ClientTable, KeyIsCaseSensitive) {
     const ClientTable table = three_clients();
     expect_refused(table.authenticate("Bearer BILLING-KEY", 1));
     expect_refused(table.authenticate("Bearer Billing-key", 1));
 }
 
-TEST(Authenticator, BasicSchemeIsRefused) {
+TEST(ClientTable, BasicSchemeIsRefused) {
     const ClientTable table = three_clients();
     expect_refused(table.authenticate("Basic billing-key", 1));
     expect_refused(table.authenticate("Basic YmlsbGluZzpiaWxsaW5nLWtleQ==", 1));
 }
 
-TEST(Authenticator, OtherSchemesAndPrefixesAreRefused) {
+TEST(ClientTable, OtherSchemesAndPrefixesAreRefused) {
     const ClientTable table = three_clients();
     expect_refused(table.authenticate("Bearers billing-key", 1));
     expect_refused(table.authenticate("Bear billing-key", 1));
@@ -80,7 +80,7 @@ TEST(Authenticator, OtherSchemesAndPrefixesAreRefused) {
     expect_refused(table.authenticate("billing-key", 1));
 }
 
-TEST(Authenticator, MissingKeyIsRefused) {
+TEST(ClientTable, MissingKeyIsRefused) {
     const ClientTable table = three_clients();
     expect_refused(table.authenticate("", 1));
     expect_refused(table.authenticate("Bearer", 1));
@@ -88,7 +88,7 @@ TEST(Authenticator, MissingKeyIsRefused) {
     expect_refused(table.authenticate("Token   ", 1));
 }
 
-TEST(Authenticator, ExtraSpacesAroundTheKeyAreRefused) {
+TEST(ClientTable, ExtraSpacesAroundTheKeyAreRefused) {
     const ClientTable table = three_clients();
     // Trailing whitespace is not part of any issued key and is not trimmed into one.
     expect_refused(table.authenticate("Bearer billing-key ", 1));
@@ -97,57 +97,57 @@ TEST(Authenticator, ExtraSpacesAroundTheKeyAreRefused) {
     expect_refused(table.authenticate("Bearer\tbilling-key", 1));
 }
 
-TEST(Authenticator, InnerWhitespaceInTheKeyIsRefused) {
+TEST(ClientTable, InnerWhitespaceInTheKeyIsRefused) {
     const ClientTable table = three_clients();
     expect_refused(table.authenticate("Bearer billing -key", 1));
     expect_refused(table.authenticate("Bearer billing\t-key", 1));
     expect_refused(table.authenticate("Bearer billing-key billing-key", 1));
 }
 
-TEST(Authenticator, UnknownKeyIsNotAuthenticated) {
+TEST(ClientTable, UnknownKeyIsNotAuthenticated) {
     const ClientTable table = three_clients();
     expect_refused(table.authenticate("Bearer not-a-key", 1));
     expect_refused(table.authenticate("Token billing-key2", 1));
     expect_refused(table.authenticate("Token billing-ke", 1));
 }
 
-TEST(Authenticator, NoAuthorizationHeaderIsNotAuthenticatedEvenWithAValidValue) {
+TEST(ClientTable, NoAuthorizationHeaderIsNotAuthenticatedEvenWithAValidValue) {
     const ClientTable table = three_clients();
     expect_refused(table.authenticate("Bearer billing-key", 0));
 }
 
-TEST(Authenticator, TwoAuthorizationHeadersAreNotAuthenticatedEvenWithAValidKey) {
+TEST(ClientTable, TwoAuthorizationHeadersAreNotAuthenticatedEvenWithAValidKey) {
     const ClientTable table = three_clients();
     expect_refused(table.authenticate("Bearer billing-key", 2));
     expect_refused(table.authenticate("Bearer billing-key", 3));
 }
 
-TEST(Authenticator, ClientIndexIsThePositionInConfigOrder) {
+TEST(ClientTable, ClientIndexIsThePositionInConfigOrder) {
     const ClientTable table = three_clients();
     expect_authenticated_as(table.authenticate("Bearer billing-key", 1), "billing", 0);
     expect_authenticated_as(table.authenticate("Token support-key", 1), "support", 1);
     expect_authenticated_as(table.authenticate("bearer reports-key", 1), "reports", 2);
 }
 
-TEST(Authenticator, AuthenticatedClientPointsIntoTheTable) {
+TEST(ClientTable, AuthenticatedClientPointsIntoTheTable) {
     const ClientTable table = three_clients();
     const AuthResult result = table.authenticate("Bearer support-key", 1);
     ASSERT_EQ(result.reason, Reason::ok);
     EXPECT_EQ(result.client, &table.clients()[result.client_index]);
 }
 
-TEST(Authenticator, EmptyTableAuthenticatesNobody) {
+TEST(ClientTable, EmptyTableAuthenticatesNobody) {
     const ClientTable table({});
     expect_refused(table.authenticate("Bearer billing-key", 1));
 }
 
-TEST(Authenticator, DefaultResultIsNotAuthenticated) {
+TEST(ClientTable, DefaultResultIsNotAuthenticated) {
     const AuthResult result;
     EXPECT_EQ(result.reason, Reason::not_authenticated);
     EXPECT_EQ(result.client, nullptr);
 }
 
-TEST(Authenticator, FindLooksClientsUpByExactName) {
+TEST(ClientTable, FindLooksClientsUpByExactName) {
     const ClientTable table = three_clients();
     const ClientConfig* support = table.find("support");
     ASSERT_NE(support, nullptr);
@@ -159,7 +159,7 @@ TEST(Authenticator, FindLooksClientsUpByExactName) {
     EXPECT_EQ(table.find("nobody"), nullptr);
 }
 
-TEST(Authenticator, ClientsKeepsConfigOrder) {
+TEST(ClientTable, ClientsKeepsConfigOrder) {
     const ClientTable table = three_clients();
     ASSERT_EQ(table.clients().size(), 3u);
     EXPECT_EQ(table.clients()[0].name, "billing");

@@ -1,5 +1,6 @@
 #pragma once
-// Step 2 of the decision order: who is calling. No Asio; takes the Authorization field values.
+// Step 2 of the decision order, "identify": who is calling, by the internal client key in the
+// Authorization field. No Asio; takes the field values.
 #include <cstddef>
 #include <string_view>
 #include <vector>

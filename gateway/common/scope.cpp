@@ -1,4 +1,4 @@
-#include "policy/scope.hpp"
+#include "common/scope.hpp"
 
 namespace giosg {
 

@@ -1,13 +1,15 @@
 #pragma once
-// Internal client keys are stored only as SHA-256 digests; `hash-key` and the authenticator
-// share this code so the two can never disagree.
+// SHA-256 for everything that hashes: internal client keys are stored only as digests, and
+// `hash-key`, the client table and the audit chain share this code so they can never disagree.
+#include <array>
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 
-#include "config/config.hpp"
-
 namespace giosg {
+
+using KeyDigest = std::array<std::uint8_t, 32>;
 
 KeyDigest sha256(std::string_view data) noexcept;
 /// SHA-256 of the concatenation of `parts` (the audit chain hashes a line in pieces).

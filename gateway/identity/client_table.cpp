@@ -1,7 +1,7 @@
-#include "auth/authenticator.hpp"
+#include "identity/client_table.hpp"
 
-#include "auth/key_hash.hpp"
 #include "common/ascii.hpp"
+#include "common/sha256.hpp"
 
 namespace giosg {
 
