@@ -134,8 +134,7 @@ std::optional<UpstreamUrl> parse_upstream_url(std::string_view url, std::string&
                 return std::nullopt;
             }
             // DNS names are case-insensitive; SNI wants one form.
-            result.host.assign(host);
-            std::transform(result.host.begin(), result.host.end(), result.host.begin(), ascii_lower);
+            result.host = ascii_lower(host);
             bracketed_host = result.host;
             break;
         }
