@@ -15,12 +15,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <charconv>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -30,7 +28,7 @@
 #include <variant>
 #include <vector>
 
-#include "audit/record.hpp"
+#include "audit/syslog_frame.hpp"
 #include "net/io.hpp"
 
 namespace giosg {
@@ -51,22 +49,6 @@ constexpr std::size_t kMaxBatchBytes = 1u << 20;
 // At stop, how long to wait for the receiver's close_notify after sending ours (RFC 5425 §4.4
 // lets the sender close without waiting; a short wait lets a receiver that answers close cleanly).
 constexpr milliseconds kTlsCloseWait{500};
-constexpr std::size_t kTimestampBytes = 32;      // "2026-11-27T23:59:59.123Z" and room to spare
-constexpr std::size_t kLengthPrefixBytes = 21;   // 20 digits + SP
-
-/// RFC 5424 §6: HOSTNAME and APP-NAME are printable US-ASCII without spaces, bounded in length;
-/// anything else becomes the NILVALUE.
-std::string header_field(std::string_view value, std::size_t max_length) {
-    value = value.substr(0, max_length);
-    const bool printable = std::all_of(value.begin(), value.end(), [](char c) { return c > ' ' && c < 127; });
-    return value.empty() || !printable ? std::string("-") : std::string(value);
-}
-
-std::string local_host_name() {
-    std::array<char, 256> name{};
-    if (::gethostname(name.data(), name.size() - 1) != 0) return "-";
-    return header_field(name.data(), 255);
-}
 
 std::unique_ptr<asio::ssl::context> make_tls_context(const SyslogOptions& options) {
     auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
@@ -146,8 +128,7 @@ struct SyslogShipper::Impl {
 
     const SyslogOptions options;
     const std::string target;        // "host:port" for log lines
-    std::string header_start;        // "<PRI>1 "
-    std::string header_rest;         // " HOSTNAME APP-NAME PROCID audit - "
+    SyslogFramer framer;
     std::unique_ptr<asio::ssl::context> tls;
 
     asio::io_context io{1};
@@ -187,28 +168,14 @@ SyslogShipper::Impl::Impl(SyslogOptions opts)
         throw std::runtime_error("syslog facility must be 0..23, not " + std::to_string(options.facility));
     if (options.queue_limit == 0) throw std::runtime_error("syslog queue_limit must be at least 1");
     if (options.tls) tls = make_tls_context(options);
-    // RFC 5424 §6.2.1: PRI = facility * 8 + severity; every audit line is informational (6).
-    header_start = "<" + std::to_string(options.facility * 8 + 6) + ">1 ";
-    header_rest = " " + local_host_name() + " " + header_field(options.app_name, 48) + " " +
-                  std::to_string(::getpid()) + " audit - ";
+    framer = SyslogFramer(options.facility, options.app_name);
     batch.reserve(kMaxBatchMessages);
     buffers.reserve(kMaxBatchMessages);
 }
 
 void SyslogShipper::Impl::enqueue(std::string_view line) {
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-    // One allocation: the header, then the line, then the RFC 6587 §3.4.1 length in front
-    // (MSG-LEN SP SYSLOG-MSG) within the reserved space.
-    std::string frame;
-    frame.reserve(kLengthPrefixBytes + header_start.size() + kTimestampBytes + header_rest.size() + line.size());
-    frame += header_start;
-    append_rfc3339_ms(std::chrono::system_clock::now(), frame);
-    frame += header_rest;
-    frame += line;
-    std::array<char, kLengthPrefixBytes> prefix{};
-    auto [end, ec] = std::to_chars(prefix.data(), prefix.data() + prefix.size() - 1, frame.size());
-    *end++ = ' ';
-    frame.insert(0, prefix.data(), static_cast<std::size_t>(end - prefix.data()));
+    std::string frame = framer.frame(line);
 
     bool post_wake = false;
     {

@@ -1,191 +1,22 @@
 #include "audit/verify.hpp"
 
-#include <boost/json.hpp>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <optional>
-#include <span>
 #include <string_view>
 #include <utility>
 
 #include "audit/chain.hpp"
+#include "audit/line_reader.hpp"
 #include "audit/signing.hpp"
 #include "common/format.hpp"
+#include "audit/verify_record.hpp"
 
 namespace giosg::audit {
 
 namespace {
 
 namespace fs = std::filesystem;
-namespace json = boost::json;
-
-/// Reads a file line by line through a fixed buffer; a line is never held beyond
-/// kMaxAuditLineBytes.
-class LineReader {
-public:
-    enum class Next { line, torn, too_long, end, error };
-
-    explicit LineReader(const fs::path& file)
-        : fd_(::open(file.c_str(), O_RDONLY | O_CLOEXEC)), buffer_(std::size_t{64} << 10) {
-        if (fd_ < 0) error_ = errno;
-    }
-    ~LineReader() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    LineReader(const LineReader&) = delete;
-    LineReader& operator=(const LineReader&) = delete;
-
-    /// The errno of the failed open or read.
-    [[nodiscard]] int error() const noexcept { return error_; }
-    /// Bytes consumed so far: the file's size once next() returned end or torn.
-    [[nodiscard]] std::uint64_t bytes_read() const noexcept { return bytes_read_; }
-
-    /// The next line, without its '\n', into `line`. `torn`: the file ends with `line` and no
-    /// '\n'. `too_long`: the line is longer than kMaxAuditLineBytes (reading stops there).
-    Next next(std::string& line) {
-        line.clear();
-        for (;;) {
-            if (error_ != 0) return Next::error;
-            if (begin_ == end_ && !fill()) {
-                if (error_ != 0) return Next::error;
-                return line.empty() ? Next::end : Next::torn;
-            }
-            const char* start = buffer_.data() + begin_;
-            const auto available = end_ - begin_;
-            const auto* newline = static_cast<const char*>(std::memchr(start, '\n', available));
-            const auto length = newline != nullptr ? static_cast<std::size_t>(newline - start) : available;
-            if (line.size() + length > kMaxAuditLineBytes) return Next::too_long;
-            line.append(start, length);
-            const auto consumed = length + (newline != nullptr ? 1 : 0);
-            begin_ += consumed;
-            bytes_read_ += consumed;
-            if (newline != nullptr) return Next::line;
-        }
-    }
-
-private:
-    bool fill() {
-        for (;;) {
-            const auto n = ::read(fd_, buffer_.data(), buffer_.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) {
-                error_ = errno;
-                return false;
-            }
-            begin_ = 0;
-            end_ = static_cast<std::size_t>(n);
-            return n > 0;
-        }
-    }
-
-    int fd_;
-    int error_ = 0;
-    std::vector<char> buffer_;
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
-    std::uint64_t bytes_read_ = 0;
-};
-
-// What each record kind must carry (README "Integrity"); a request record carries CONTRACT §4.
-enum class Type { any, string, count };
-struct Member {
-    std::string_view name;
-    Type type;
-};
-constexpr Member kRequestMembers[] = {
-    {"ts", Type::any},          {"request_id", Type::any},      {"client", Type::any},
-    {"remote", Type::any},      {"method", Type::any},          {"path", Type::any},
-    {"pattern", Type::any},     {"decision", Type::any},        {"code", Type::any},
-    {"status", Type::any},      {"upstream_status", Type::any}, {"bytes_in", Type::any},
-    {"bytes_out", Type::any},   {"duration_ms", Type::any},     {"upstream_ms", Type::any},
-};
-constexpr Member kRotationMembers[] = {
-    {"ts", Type::string},           {"reason", Type::string},    {"previous_file", Type::string},
-    {"previous_bytes", Type::count}, {"torn_bytes", Type::count},
-};
-constexpr Member kCheckpointMembers[] = {
-    {"ts", Type::string}, {"reason", Type::string}, {"key_id", Type::string}, {"sig", Type::string}};
-constexpr Member kGapMembers[] = {{"ts", Type::string}, {"dropped", Type::count}};
-constexpr Member kCorrectionMembers[] = {{"ts", Type::string},   {"request_id", Type::string},
-                                         {"code", Type::string}, {"status", Type::count},
-                                         {"bytes_out", Type::count}};
-
-std::optional<std::span<const Member>> members_of(std::string_view kind) {
-    if (kind.empty() || kind == "request") return kRequestMembers;
-    if (kind == "rotation") return kRotationMembers;
-    if (kind == "checkpoint") return kCheckpointMembers;
-    if (kind == "gap") return kGapMembers;
-    if (kind == "correction") return kCorrectionMembers;
-    return std::nullopt;
-}
-
-bool has_type(const json::value& value, Type type) {
-    switch (type) {
-        case Type::any: return true;
-        case Type::string: return value.is_string();
-        case Type::count: return value.is_uint64() || (value.is_int64() && value.get_int64() >= 0);
-    }
-    return false;
-}
-
-std::uint64_t count_of(const json::value& value) {
-    return value.is_uint64() ? value.get_uint64() : static_cast<std::uint64_t>(value.get_int64());
-}
-
-std::string_view view(const json::string& s) { return {s.data(), s.size()}; }
-
-std::string_view string_of(const json::object& record, std::string_view name) {
-    return view(record.at(name).get_string());
-}
-
-/// One complete line that is a chained record whose hash matches.
-struct Record {
-    ChainedLine chained;
-    json::object members;
-    std::string_view kind;  // empty for a request record without `kind`
-};
-
-/// Why `line` is not an intact chained record of a known kind; empty when it is.
-std::string parse_record(std::string_view line, Record& record) {
-    const auto chained = split_chained_line(line);
-    if (!chained) return "not a chained audit record";
-    boost::system::error_code ec;
-    auto parsed = json::parse(json::string_view(line.data(), line.size()), ec);
-    if (ec || !parsed.is_object()) return "not valid JSON";
-    record.chained = *chained;
-    record.members = std::move(parsed.get_object());
-    // JSON keeps the last of repeated members: the ones a reader sees must be those hashed.
-    const auto* seq = record.members.if_contains("seq");
-    const auto* prev = record.members.if_contains("prev");
-    const auto* hash = record.members.if_contains("hash");
-    if (seq == nullptr || !has_type(*seq, Type::count) || count_of(*seq) != chained->seq || prev == nullptr ||
-        !prev->is_string() || view(prev->get_string()) != chained->prev || hash == nullptr || !hash->is_string() ||
-        view(hash->get_string()) != chained->hash)
-        return "seq, prev or hash member repeated";
-    const auto expected = compute_hash(*chained);
-    if (std::string_view(expected.data(), expected.size()) != chained->hash)
-        return "hash does not match the record (edited)";
-
-    record.kind = {};
-    if (const auto* kind = record.members.if_contains("kind")) {
-        if (!kind->is_string()) return "unknown record kind";
-        record.kind = view(kind->get_string());
-    }
-    const auto members = members_of(record.kind);
-    if (!members) return "unknown record kind \"" + std::string(record.kind) + "\"";
-    for (const auto& member : *members) {
-        const auto* value = record.members.if_contains(member.name);
-        if (value == nullptr || !has_type(*value, member.type))
-            return std::string(record.kind.empty() ? "request" : record.kind) + " record without a valid \"" +
-                   std::string(member.name) + "\"";
-    }
-    return {};
-}
 
 std::string seq_range(std::uint64_t first, std::uint64_t last) {
     return std::to_string(first) + ".." + std::to_string(last);
@@ -331,7 +162,7 @@ private:
     }
 
     bool check_line(const InputFile& file, std::uint64_t line_number, std::string_view line) {
-        Record record;
+        ParsedRecord record;
         if (auto why = parse_record(line, record); !why.empty()) return tampered(file.name, line_number, why);
         const auto& chained = record.chained;
         const bool rotation = record.kind == "rotation";
@@ -376,7 +207,7 @@ private:
     }
 
     // The first record of every file after the first links it to the file before it.
-    bool check_link(const InputFile& file, const Record& record) {
+    bool check_link(const InputFile& file, const ParsedRecord& record) {
         if (record.kind != "rotation")
             return tampered(file.name, 1, "does not start with a rotation record linking it to " + previous_->name);
         const auto named = string_of(record.members, "previous_file");
@@ -404,7 +235,7 @@ private:
         return true;
     }
 
-    bool check_checkpoint(const InputFile& file, std::uint64_t line_number, const Record& record) {
+    bool check_checkpoint(const InputFile& file, std::uint64_t line_number, const ParsedRecord& record) {
         if (key_ != nullptr) {
             const auto key_id = string_of(record.members, "key_id");
             if (key_id != key_->key_id())

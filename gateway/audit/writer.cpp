@@ -1,22 +1,16 @@
 #include "audit/writer.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <bit>
-#include <boost/json/parse.hpp>
 #include <cerrno>
-#include <charconv>
-#include <cstdio>
 #include <stdexcept>
 #include <system_error>
 
-#include "audit/record.hpp"
 #include "audit/signing.hpp"
 #include "audit/syslog.hpp"
+#include "audit/writer_records.hpp"
 #include "common/format.hpp"
 
 namespace giosg {
@@ -24,156 +18,9 @@ namespace giosg {
 namespace fs = std::filesystem;
 
 namespace {
-constexpr std::size_t kTailScanBytes = 1u << 20;  // a record line is far shorter than this
 constexpr auto kRotationRetry = std::chrono::seconds(1);
 constexpr auto kFallbackLockWait = std::chrono::milliseconds(100);
-
-std::string rotated_name(const fs::path& active, std::uint64_t last_seq) {
-    char digits[24];
-    std::snprintf(digits, sizeof digits, "%012llu", static_cast<unsigned long long>(last_seq));
-    return active.filename().string() + "." + digits;
-}
-
-/// `<name>.<12 or more digits>`: a file this writer rotated.
-bool is_rotated_name(const std::string& candidate, const std::string& active_name) {
-    if (candidate.size() < active_name.size() + 13 || !candidate.starts_with(active_name) ||
-        candidate[active_name.size()] != '.')
-        return false;
-    return std::all_of(candidate.begin() + static_cast<std::ptrdiff_t>(active_name.size()) + 1, candidate.end(),
-                       [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::vector<fs::path> rotated_files(const fs::path& active) {
-    std::vector<fs::path> found;
-    std::error_code ec;
-    const auto name = active.filename().string();
-    for (const auto& entry : fs::directory_iterator(active.parent_path(), ec)) {
-        if (is_rotated_name(entry.path().filename().string(), name)) found.push_back(entry.path());
-    }
-    std::sort(found.begin(), found.end());  // fixed-width seq: name order is chain order
-    return found;
-}
-
-/// Where a file's chain ends.
-struct FileTail {
-    std::uint64_t size = 0;
-    std::uint64_t torn_bytes = 0;           // bytes after the last '\n'
-    std::optional<audit::ChainState> state; // from the last complete line
-    bool last_line_unchained = false;       // a complete last line that is not a chained record
-};
-
-FileTail read_tail(const fs::path& file) {
-    FileTail tail;
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot read audit file " + file.string());
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const int error = errno;
-        ::close(fd);
-        throw std::system_error(error, std::generic_category(), "cannot stat audit file " + file.string());
-    }
-    tail.size = static_cast<std::uint64_t>(st.st_size);
-    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(tail.size, kTailScanBytes));
-    std::string buffer(want, '\0');
-    std::size_t got = 0;
-    while (got < want) {
-        const auto n = ::pread(fd, buffer.data() + got, want - got, static_cast<off_t>(tail.size - want + got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    buffer.resize(got);
-    const auto last_newline = buffer.rfind('\n');
-    if (last_newline == std::string::npos) {
-        tail.torn_bytes = buffer.size();
-        return tail;
-    }
-    tail.torn_bytes = buffer.size() - last_newline - 1;
-    const auto line_start = buffer.rfind('\n', last_newline == 0 ? std::string::npos : last_newline - 1);
-    const std::string_view line =
-        std::string_view(buffer).substr(line_start == std::string::npos ? 0 : line_start + 1,
-                                        last_newline - (line_start == std::string::npos ? 0 : line_start + 1));
-    const auto split = audit::split_chained_line(line);
-    boost::system::error_code ec;
-    (void)boost::json::parse(boost::json::string_view(line.data(), line.size()), ec);
-    if (!split || ec) {
-        tail.last_line_unchained = true;
-        return tail;
-    }
-    audit::ChainState state;
-    state.seq = split->seq;
-    std::copy(split->hash.begin(), split->hash.end(), state.last_hash.begin());
-    tail.state = state;
-    return tail;
-}
-
-void append_uint(std::uint64_t v, std::string& out) {
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, end);
-}
-
-void append_ts_field(std::string& out) {
-    out.append("\"ts\":\"");
-    append_rfc3339_ms(std::chrono::system_clock::now(), out);
-    out.push_back('"');
-}
 }  // namespace
-
-std::optional<std::string> audit_path_problem(const fs::path& path) {
-    std::error_code ec;
-    const auto status = fs::status(path, ec);
-    if (!fs::exists(status)) {
-        const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-        if (!fs::is_directory(folder, ec)) return "cannot create " + path.string() + ": its folder does not exist";
-        if (::access(folder.c_str(), W_OK | X_OK) != 0)
-            return "cannot create " + path.string() + ": " + errno_text(errno);
-        return std::nullopt;
-    }
-    if (fs::is_directory(status)) return path.string() + " is a directory";
-    if (::access(path.c_str(), W_OK) != 0)
-        return "cannot write " + path.string() + ": " + errno_text(errno);
-    if (!fs::is_regular_file(status)) return std::nullopt;  // /dev/null, a FIFO: nothing to read back
-    try {
-        const FileTail tail = read_tail(path);
-        // A file holding only a torn line is started over; a torn last line after records is sealed.
-        if (tail.last_line_unchained)
-            return path.string() +
-                   " does not end with a chained record (written by another program or an older version); move it "
-                   "away to start a new chain";
-    } catch (const std::system_error& e) {
-        return e.what();
-    }
-    return std::nullopt;
-}
-
-// ---- AuditRing -------------------------------------------------------------------------------
-
-AuditRing::AuditRing(std::size_t capacity)
-    : slots_(std::bit_ceil(capacity < 2 ? std::size_t{2} : capacity)), mask_(slots_.size() - 1) {}
-
-std::uint64_t AuditRing::try_push(std::string& line) noexcept {
-    const auto head = head_.load(std::memory_order_relaxed);
-    const auto tail = tail_.load(std::memory_order_acquire);
-    if (head - tail == slots_.size()) return 0;
-    slots_[head & mask_].swap(line);  // the caller gets the slot's old (cleared) buffer back to reuse
-    line.clear();
-    head_.store(head + 1, std::memory_order_release);
-    return head + 1;
-}
-
-void AuditRing::set_progress_callback(std::function<void()> callback) {
-    std::lock_guard lock(callback_mutex_);
-    progress_ = std::move(callback);
-}
-
-void AuditRing::notify_progress() {
-    std::lock_guard lock(callback_mutex_);
-    if (progress_) progress_();
-}
-
-// ---- AuditWriter -----------------------------------------------------------------------------
 
 AuditWriter::Options AuditWriter::Options::from_config(const AuditConfig& config) {
     Options options;
@@ -207,7 +54,7 @@ AuditWriter::AuditWriter(Options options) : options_(std::move(options)) {
         }
     }
     if (options_.to_stdout) {
-        fd_ = STDOUT_FILENO;  // a new chain on every start: stdout's past is not ours to read
+        file_.use_stdout();  // a new chain on every start: stdout's past is not ours to read
     } else {
         recover_chain();
     }
@@ -216,91 +63,61 @@ AuditWriter::AuditWriter(Options options) : options_(std::move(options)) {
     checkpoint_seq_ = chain_.seq;
 }
 
-AuditWriter::~AuditWriter() {
-    stop();
-    if (fd_ >= 0 && !options_.to_stdout) ::close(fd_);
-}
+AuditWriter::~AuditWriter() { stop(); }
 
 // Continues the chain where the files on disk end (README "Rotation").
 void AuditWriter::recover_chain() {
     const auto& path = options_.path;
     if (auto problem = audit_path_problem(path)) throw std::runtime_error("audit.path: " + *problem);
+    const auto open_or_throw = [&] {
+        if (const int error = file_.open(path); error != 0)
+            throw std::system_error(error, std::generic_category(), "cannot open audit file " + path.string());
+    };
     std::error_code ec;
     const bool exists = fs::exists(path, ec);
     if (exists && !fs::is_regular_file(path, ec)) {
         // /dev/null, a FIFO to a log shipper, ...: nothing to read back, rotate or fsync.
-        if (!open_file()) throw std::system_error(errno, std::generic_category(), "cannot open audit file " + path.string());
+        open_or_throw();
         return;
     }
-    FileTail tail;
-    if (exists) tail = read_tail(path);
+    audit::FileTail tail;
+    if (exists) tail = audit::read_tail(path);
     if (exists && tail.size > 0 && !tail.state && tail.torn_bytes == tail.size) {
         // Not one complete line: a crash while the file's first line was being written. Nothing
         // in it was ever a record; start it over.
         spdlog::warn("audit: {} holds only {} bytes of a torn line; discarding them", path.string(), tail.size);
         if (::truncate(path.c_str(), 0) != 0)
             throw std::system_error(errno, std::generic_category(), "cannot truncate audit file " + path.string());
-        tail = FileTail{};
+        tail = audit::FileTail{};
     }
     if (tail.size > 0 && tail.torn_bytes == 0) {
         chain_ = *tail.state;  // intact: append to it
-        file_bytes_ = tail.size;
-        if (!open_file())
-            throw std::system_error(errno, std::generic_category(), "cannot open audit file " + path.string());
+        open_or_throw();
         return;
     }
     if (tail.size > 0) {
         // A torn last line (a crash mid-write): seal the file as it is and account for the bytes.
         chain_ = *tail.state;
-        const auto sealed = path.parent_path() / rotated_name(path, chain_.seq);
+        const auto sealed = path.parent_path() / audit::rotated_name(path, chain_.seq);
         fs::rename(path, sealed, ec);
         if (ec) throw std::runtime_error("cannot rotate audit file " + path.string() + ": " + ec.message());
         spdlog::warn("audit: {} ended with a torn line of {} bytes; sealed it as {}", path.string(), tail.torn_bytes,
                      sealed.filename().string());
-        std::string fields = "\"kind\":\"rotation\",";
-        append_ts_field(fields);
-        fields.append(",\"reason\":\"recovered\",\"previous_file\":");
-        fields.push_back('"');
-        append_json_escaped(sealed.filename().string(), fields);
-        fields.append("\",\"previous_bytes\":");
-        append_uint(tail.size, fields);
-        fields.append(",\"torn_bytes\":");
-        append_uint(tail.torn_bytes, fields);
-        chain_fields(fields);
-    } else if (const auto previous = rotated_files(path); !previous.empty()) {
+        chain_fields(audit::rotation_fields("recovered", sealed.filename().string(), tail.size, tail.torn_bytes));
+    } else if (const auto previous = audit::rotated_files(path); !previous.empty()) {
         // No active file (deleted, or a crash between rename and create): link to the newest sealed one.
-        const auto last = read_tail(previous.back());
+        const auto last = audit::read_tail(previous.back());
         if (last.state) {
             chain_ = *last.state;
-            std::string fields = "\"kind\":\"rotation\",";
-            append_ts_field(fields);
-            fields.append(",\"reason\":\"restart\",\"previous_file\":\"");
-            append_json_escaped(previous.back().filename().string(), fields);
-            fields.append("\",\"previous_bytes\":");
-            append_uint(last.size, fields);
-            fields.append(",\"torn_bytes\":");
-            append_uint(last.torn_bytes, fields);
-            chain_fields(fields);
+            chain_fields(
+                audit::rotation_fields("restart", previous.back().filename().string(), last.size, last.torn_bytes));
         }
     }
-    if (!open_file()) throw std::system_error(errno, std::generic_category(), "cannot open audit file " + path.string());
-    file_bytes_ = 0;
+    open_or_throw();  // a new, empty file
     if (!pending_.empty()) {
         // The link to the previous file goes to disk before anything else does.
         if (!flush_pending() || !sync()) throw std::runtime_error("cannot write audit file " + path.string());
     }
-}
-
-bool AuditWriter::open_file() {
-    const int fd = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) return false;
-    struct stat st {};
-    if (::fstat(fd, &st) == 0) {
-        file_bytes_ = static_cast<std::uint64_t>(st.st_size);
-        regular_file_ = S_ISREG(st.st_mode);
-    }
-    fd_ = fd;
-    return true;
 }
 
 AuditRing& AuditWriter::add_producer() {
@@ -421,14 +238,14 @@ std::size_t AuditWriter::pass(bool final_pass) {
     }
     const auto now = Clock::now();
     bool ok = held_written && flush_pending();
-    if (rotation_requested_.load() && (!regular_file_ || options_.to_stdout)) {
+    if (rotation_requested_.load() && (!file_.regular() || options_.to_stdout)) {
         rotation_requested_.store(false);
         spdlog::info("audit: rotation requested, but {} is not a regular file; nothing to rotate",
                      options_.to_stdout ? std::string("stdout") : options_.path.string());
     }
-    const bool rotation_due = regular_file_ && !options_.to_stdout && !final_pass && now >= next_rotation_attempt_ &&
+    const bool rotation_due = file_.regular() && !options_.to_stdout && !final_pass && now >= next_rotation_attempt_ &&
                               (rotation_requested_.load() ||
-                               (options_.rotate_bytes != 0 && file_bytes_ >= options_.rotate_bytes));
+                               (options_.rotate_bytes != 0 && file_.bytes() >= options_.rotate_bytes));
     // A rotation writes its own checkpoint: then the sealed file always ends with one.
     if (signer_ && ok && !rotation_due && chain_.seq > checkpoint_seq_ &&
         (final_pass || now - last_checkpoint_ >= options_.checkpoint_interval)) {
@@ -457,10 +274,7 @@ bool AuditWriter::chain_record(std::string_view object_line) {
         return false;
     }
     if (pending_dropped_ != 0) {
-        std::string fields = "\"kind\":\"gap\",";
-        append_ts_field(fields);
-        fields.append(",\"dropped\":");
-        append_uint(pending_dropped_, fields);
+        const auto fields = audit::gap_fields(pending_dropped_);
         pending_dropped_ = 0;
         chain_fields(fields);
     }
@@ -474,34 +288,25 @@ void AuditWriter::chain_fields(std::string_view fields) { audit::append_chained(
 // appends the same bytes and the chain on disk never has a hole or a half line.
 bool AuditWriter::flush_pending() {
     if (pending_.empty()) return true;
-    if (fd_ < 0 && !open_file()) {
-        const int error = errno;
-        write_failures_.fetch_add(1, std::memory_order_relaxed);
-        if (healthy()) spdlog::critical("audit: cannot open {}: {}", options_.path.string(), errno_text(error));
-        set_healthy(false);
-        return false;
-    }
-    std::string_view data = pending_;
-    int error = options_.inject_write_errno ? options_.inject_write_errno->load() : 0;
-    while (error == 0 && !data.empty()) {
-        const auto n = ::write(fd_, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            error = errno;
-            break;
+    if (!file_.is_open()) {
+        if (const int error = file_.open(options_.path); error != 0) {
+            write_failures_.fetch_add(1, std::memory_order_relaxed);
+            if (healthy()) spdlog::critical("audit: cannot open {}: {}", options_.path.string(), errno_text(error));
+            set_healthy(false);
+            return false;
         }
-        data.remove_prefix(static_cast<std::size_t>(n));
     }
-    if (error != 0) {
+    const auto written = file_.append(pending_, options_.inject_write_errno ? options_.inject_write_errno->load() : 0);
+    if (written.error != 0) {
         write_failures_.fetch_add(1, std::memory_order_relaxed);
         if (healthy())
             spdlog::critical("audit: writing {} failed: {}; {} bytes of records held for retry",
-                             options_.to_stdout ? std::string("stdout") : options_.path.string(), errno_text(error),
-                             pending_.size());
-        if (!regular_file_) {
+                             options_.to_stdout ? std::string("stdout") : options_.path.string(),
+                             errno_text(written.error), pending_.size());
+        if (!file_.regular()) {
             // A pipe or terminal cannot be cut back: what went out stays out, the rest is retried.
-            pending_.erase(0, pending_.size() - data.size());
-        } else if (data.size() != pending_.size() && ::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) {
+            pending_.erase(0, written.bytes);
+        } else if (written.bytes != 0 && !file_.cut_back()) {
             spdlog::critical("audit: cannot cut {} back to its last complete line: {}", options_.path.string(),
                              errno_text(errno));
         }
@@ -511,7 +316,6 @@ bool AuditWriter::flush_pending() {
     std::uint64_t lines = 0;
     for (char c : pending_) lines += c == '\n';
     lines_written_.fetch_add(lines, std::memory_order_relaxed);
-    file_bytes_ += pending_.size();
     if (syslog_) {
         std::string_view rest = pending_;
         while (!rest.empty()) {
@@ -528,12 +332,11 @@ bool AuditWriter::flush_pending() {
 
 bool AuditWriter::sync() {
     last_sync_ = Clock::now();
-    if (options_.to_stdout || fd_ < 0 || !regular_file_) {
+    if (options_.to_stdout || !file_.is_open() || !file_.regular()) {
         unsynced_ = false;
         return true;
     }
-    if (::fdatasync(fd_) != 0) {
-        const int error = errno;
+    if (const int error = file_.sync_data(); error != 0) {
         write_failures_.fetch_add(1, std::memory_order_relaxed);
         if (healthy()) spdlog::critical("audit: fsync of {} failed: {}", options_.path.string(), errno_text(error));
         set_healthy(false);
@@ -545,14 +348,7 @@ bool AuditWriter::sync() {
 }
 
 void AuditWriter::append_checkpoint(std::string_view reason) {
-    std::string ts;
-    append_rfc3339_ms(std::chrono::system_clock::now(), ts);
-    const auto signature = signer_->sign_hex(audit::checkpoint_message(chain_.seq + 1, chain_.last_hash_view(), ts));
-    std::string fields = "\"kind\":\"checkpoint\",\"ts\":\"";
-    fields.append(ts).append("\",\"reason\":\"").append(reason);
-    fields.append("\",\"key_id\":\"").append(signer_->key_id());
-    fields.append("\",\"sig\":\"").append(signature).append("\"");
-    chain_fields(fields);
+    chain_fields(audit::checkpoint_fields(*signer_, chain_, reason));
     checkpoint_seq_ = chain_.seq;
     last_checkpoint_ = Clock::now();
     checkpoints_.fetch_add(1, std::memory_order_relaxed);
@@ -563,44 +359,23 @@ void AuditWriter::rotate(std::string_view reason) {
     if (signer_ && chain_.seq > checkpoint_seq_) append_checkpoint("rotation");
     if (!flush_pending() || !sync()) return;
     const auto& path = options_.path;
-    const auto sealed = path.parent_path() / rotated_name(path, chain_.seq);
+    const auto sealed = path.parent_path() / audit::rotated_name(path, chain_.seq);
     std::error_code ec;
     if (fs::exists(sealed, ec) || chain_.seq == 0) {
         next_rotation_attempt_ = Clock::now() + kRotationRetry;
         return;  // nothing written since the last rotation
     }
-    if (::rename(path.c_str(), sealed.c_str()) != 0) {
-        spdlog::error("audit: cannot rotate {}: {}", path.string(), errno_text(errno));
+    const auto sealed_bytes = file_.bytes();
+    if (const int error = file_.seal(path, sealed); error != 0) {
+        spdlog::error("audit: cannot rotate {}: {}", path.string(), errno_text(error));
         next_rotation_attempt_ = Clock::now() + kRotationRetry;
         return;
     }
-    const auto sealed_bytes = file_bytes_;
-    ::close(fd_);
-    fd_ = -1;
     rotations_.fetch_add(1, std::memory_order_relaxed);
-    std::string fields = "\"kind\":\"rotation\",";
-    append_ts_field(fields);
-    fields.append(",\"reason\":\"").append(reason).append("\",\"previous_file\":\"");
-    append_json_escaped(sealed.filename().string(), fields);
-    fields.append("\",\"previous_bytes\":");
-    append_uint(sealed_bytes, fields);
-    fields.append(",\"torn_bytes\":0");
-    chain_fields(fields);
-    file_bytes_ = 0;
+    chain_fields(audit::rotation_fields(reason, sealed.filename().string(), sealed_bytes, 0));
     if (flush_pending()) sync();  // opens the new file
     spdlog::info("audit: rotated to {} ({} bytes)", sealed.filename().string(), sealed_bytes);
-    remove_old_files();
-}
-
-void AuditWriter::remove_old_files() {
-    if (options_.keep == 0) return;
-    const auto files = rotated_files(options_.path);
-    if (files.size() <= options_.keep) return;
-    for (std::size_t i = 0; i + options_.keep < files.size(); ++i) {
-        std::error_code ec;
-        fs::remove(files[i], ec);
-        if (ec) spdlog::warn("audit: cannot remove old file {}: {}", files[i].string(), ec.message());
-    }
+    audit::remove_old_rotated(path, options_.keep);
 }
 
 void AuditWriter::set_healthy(bool healthy) {

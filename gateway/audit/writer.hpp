@@ -1,8 +1,9 @@
 #pragma once
 // The audit writer. Workers hand finished records to one dedicated thread through a bounded
-// single-producer/single-consumer ring each (no lock on the request path). That thread is the only
-// one that writes the file: it chains every record (audit/chain.hpp), writes batches, fsyncs them
-// per audit.fsync, appends signed checkpoints, rotates files and ships lines to syslog.
+// single-producer/single-consumer ring each (audit/ring.hpp; no lock on the request path). That
+// thread is the only one that writes the file: it chains every record (audit/chain.hpp), writes
+// batches, fsyncs them per audit.fsync, appends signed checkpoints (audit/writer_records.hpp),
+// rotates files (audit/file_set.hpp) and ships lines to syslog.
 //
 // Durability (audit.fsync "always"): a worker gets a ticket for each record; the writer publishes
 // per ring how many of its records are on disk and wakes the worker, which then lets the waiting
@@ -17,7 +18,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +26,8 @@
 #include <vector>
 
 #include "audit/chain.hpp"
+#include "audit/file_set.hpp"
+#include "audit/ring.hpp"
 #include "config/config.hpp"
 
 namespace giosg {
@@ -35,59 +37,6 @@ class SigningKey;
 }
 class SyslogShipper;
 struct SyslogOptions;
-
-/// Bounded lock-free SPSC queue of strings. Capacity is rounded up to a power of two.
-class AuditRing {
-public:
-    explicit AuditRing(std::size_t capacity);
-    /// Producer side. Returns the record's ticket (1, 2, ... in push order), or 0 when full (the
-    /// line is left untouched).
-    std::uint64_t try_push(std::string& line) noexcept;
-    /// Consumer side: calls `take(line)` for every queued line in order; returns how many.
-    template <typename F>
-    std::size_t drain(F&& take);
-
-    /// How many of this ring's records are on disk (fsynced under "always"); set by the writer.
-    [[nodiscard]] std::uint64_t durable() const noexcept { return durable_.load(std::memory_order_acquire); }
-    /// The highest ticket whose record was dropped (queue bound during an outage); 0 if none.
-    /// A ticket at or below it may be counted in durable() without being on disk.
-    [[nodiscard]] std::uint64_t lost_through() const noexcept { return lost_through_.load(std::memory_order_acquire); }
-    /// Called by the writer thread when durable() advanced or the writer's health changed
-    /// ("always" mode only). The callback must be thread-safe (it posts to its worker).
-    void set_progress_callback(std::function<void()> callback);
-
-private:
-    friend class AuditWriter;
-    void notify_progress();
-
-    std::vector<std::string> slots_;
-    std::size_t mask_;
-    alignas(64) std::atomic<std::size_t> head_{0};  // next slot to write (producer)
-    alignas(64) std::atomic<std::size_t> tail_{0};  // next slot to read (consumer)
-    alignas(64) std::atomic<std::uint64_t> durable_{0};
-    std::atomic<std::uint64_t> lost_through_{0};
-    std::uint64_t drained_ = 0;                     // writer thread only
-    std::mutex callback_mutex_;                     // writer thread vs. registration
-    std::function<void()> progress_;
-};
-
-template <typename F>
-std::size_t AuditRing::drain(F&& take) {
-    const auto tail = tail_.load(std::memory_order_relaxed);
-    const auto head = head_.load(std::memory_order_acquire);
-    for (auto i = tail; i != head; ++i) {
-        auto& slot = slots_[i & mask_];
-        take(slot);
-        slot.clear();
-    }
-    tail_.store(head, std::memory_order_release);
-    return head - tail;
-}
-
-/// What the writer would refuse about `path` (a folder; a file or folder it cannot write; a file
-/// that does not end with a chained record), as one sentence naming the path; nullopt when the
-/// path is usable. Read-only, so `check` can say what `serve` would.
-std::optional<std::string> audit_path_problem(const std::filesystem::path& path);
 
 class AuditWriter {
 public:
@@ -167,8 +116,6 @@ private:
     bool sync();
     void append_checkpoint(std::string_view reason);
     void rotate(std::string_view reason);
-    void remove_old_files();
-    bool open_file();
     void recover_chain();
     void publish_durability(bool force_notify);
     void set_healthy(bool healthy);
@@ -176,9 +123,7 @@ private:
     Options options_;
     std::unique_ptr<audit::SigningKey> signer_;
     std::unique_ptr<SyslogShipper> syslog_;
-    int fd_ = -1;
-    std::uint64_t file_bytes_ = 0;          // complete lines in the current file
-    bool regular_file_ = false;             // not /dev/null or a FIFO: rotation and fsync apply
+    audit::ActiveFile file_;
     audit::ChainState chain_;
     std::string pending_;                   // chained lines not yet written, in order
     std::uint64_t pending_dropped_ = 0;     // records dropped since the last gap record
