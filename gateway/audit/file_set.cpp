@@ -162,12 +162,12 @@ std::optional<std::string> audit_path_problem(const fs::path& path) {
         const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
         if (!fs::is_directory(folder, ec)) return "cannot create " + path.string() + ": its folder does not exist";
         if (::access(folder.c_str(), W_OK | X_OK) != 0)
-            return "cannot create " + path.string() + ": " + std::generic_category().message(errno);
+            return "cannot create " + path.string() + ": " + errno_text(errno);
         return std::nullopt;
     }
     if (fs::is_directory(status)) return path.string() + " is a directory";
     if (::access(path.c_str(), W_OK) != 0)
-        return "cannot write " + path.string() + ": " + std::generic_category().message(errno);
+        return "cannot write " + path.string() + ": " + errno_text(errno);
     if (!fs::is_regular_file(status)) return std::nullopt;  // /dev/null, a FIFO: nothing to read back
     try {
         const audit::FileTail tail = audit::read_tail(path);
