@@ -32,6 +32,7 @@
 
 #include "audit/record.hpp"
 #include "net/io.hpp"
+#include "net/tls_context.hpp"
 
 namespace giosg {
 
@@ -66,23 +67,6 @@ std::string local_host_name() {
     std::array<char, 256> name{};
     if (::gethostname(name.data(), name.size() - 1) != 0) return "-";
     return header_field(name.data(), 255);
-}
-
-std::unique_ptr<asio::ssl::context> make_tls_context(const SyslogOptions& options) {
-    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                     asio::ssl::context::no_tlsv1_1);
-    ctx->set_verify_mode(asio::ssl::verify_peer);
-    error_code ec;
-    if (options.ca_file) {
-        ctx->load_verify_file(options.ca_file->string(), ec);
-        if (ec) throw std::runtime_error("cannot load syslog ca_file " + options.ca_file->string() + ": " + ec.message());
-    } else {
-        ctx->set_default_verify_paths(ec);
-        if (ec) throw std::runtime_error("cannot load the system trust store: " + ec.message());
-    }
-    return ctx;
 }
 
 /// One connection to the receiver. `reading` and `broken` belong to the watcher (see watch()).
@@ -186,7 +170,7 @@ SyslogShipper::Impl::Impl(SyslogOptions opts)
     if (options.facility < 0 || options.facility > 23)
         throw std::runtime_error("syslog facility must be 0..23, not " + std::to_string(options.facility));
     if (options.queue_limit == 0) throw std::runtime_error("syslog queue_limit must be at least 1");
-    if (options.tls) tls = make_tls_context(options);
+    if (options.tls) tls = net::make_tls_client_context(options.ca_file, "syslog ca_file");
     // RFC 5424 §6.2.1: PRI = facility * 8 + severity; every audit line is informational (6).
     header_start = "<" + std::to_string(options.facility * 8 + 6) + ">1 ";
     header_rest = " " + local_host_name() + " " + header_field(options.app_name, 48) + " " +

@@ -28,6 +28,7 @@
 #include "http/chars.hpp"
 #include "http/head.hpp"
 #include "http/target.hpp"
+#include "net/tls_context.hpp"
 #include "policy/decision.hpp"
 #include "server/server.hpp"
 #include "server/snapshot.hpp"
@@ -344,7 +345,7 @@ asio::awaitable<void> refresh_loop(asio::io_context& ioc, server::Server& server
         token == credentials.end())
         co_return;
     std::shared_ptr<asio::ssl::context> tls;
-    if (config.upstream.url.tls) tls = upstream::make_tls_context(config.upstream);
+    if (config.upstream.url.tls) tls = net::make_tls_client_context(config.upstream.ca_file, "upstream.ca_file");
     asio::steady_timer timer(ioc);
     for (;;) {
         timer.expires_after(config.policy.refresh);
