@@ -2,25 +2,69 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "common/format.hpp"
+#include "common/reason.hpp"
+#include "http/head.hpp"
+#include "http/response.hpp"
 #include "net/accept.hpp"
+#include "net/deadline.hpp"
 #include "net/io.hpp"
+#include "net/read_buffer.hpp"
 
 namespace giosg {
 
+// The admin listener reads requests with the gateway's own parser (http::parse_request_head) and
+// writes its answers with http/response.hpp, like the proxy path, instead of running Beast's
+// request_parser and serializer beside them: one HTTP/1.1 reading of the bytes in the process,
+// the stricter one (bench/README.md, "Request parser: the gateway's own vs Beast's"). Every read
+// and write is under a net::Deadline and a request head is bounded by kMaxHead, so a slow or
+// hostile client holds at most one 8 KiB buffer for 10 s.
+
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using net::use_nothrow;
+
+namespace {
+
+constexpr std::size_t kMaxHead = 8192;               // as Beast's header_limit was
+constexpr std::chrono::seconds kIoTimeout{10};       // per request head, per response
+
+struct Answer {
+    int status = 200;
+    std::string_view content_type = "text/plain; charset=utf-8";
+    std::string body;
+    bool allow = false;  // 405: "Allow: GET, HEAD"
+};
+
+/// Writes the response head and (unless `head_only`) the body. The field order is the one
+/// Beast's serializer gave before (Connection, Content-Type, Allow, Content-Length), so the
+/// bytes on the wire are unchanged.
+std::string write_response(const Answer& answer, bool keep_alive, bool head_only) {
+    std::string out;
+    out.reserve(128 + (head_only ? 0 : answer.body.size()));
+    http::append_status_line(out, answer.status, status_phrase(answer.status));
+    if (!keep_alive) http::append_field(out, "Connection", "close");
+    http::append_field(out, "Content-Type", answer.content_type);
+    if (answer.allow) http::append_field(out, "Allow", "GET, HEAD");
+    out.append("Content-Length: ");
+    append_uint(out, answer.body.size());
+    out.append("\r\n\r\n");
+    if (!head_only) out.append(answer.body);
+    return out;
+}
+
+}  // namespace
 
 struct AdminServer::Impl {
     asio::io_context ioc{1};
@@ -31,51 +75,54 @@ struct AdminServer::Impl {
 
     Impl(Metrics& m, std::function<bool()> r) : metrics(m), ready(std::move(r)) {}
 
+    Answer answer(const http::RequestHead& req) {
+        Answer a;
+        const std::string_view path = req.target.substr(0, req.target.find('?'));
+        if (req.method != "GET" && req.method != "HEAD") {
+            a.status = 405;
+            a.allow = true;
+            a.body = "method not allowed\n";
+        } else if (path == "/healthz") {
+            a.body = "ok\n";
+        } else if (path == "/readyz") {
+            const bool is_ready = ready();
+            a.status = is_ready ? 200 : 503;
+            a.body = is_ready ? "ready\n" : "not ready\n";
+        } else if (path == "/metrics") {
+            a.content_type = "text/plain; version=0.0.4; charset=utf-8";
+            a.body = metrics.render();
+        } else {
+            a.status = 404;
+            a.body = "not found\n";
+        }
+        return a;
+    }
+
     asio::awaitable<void> serve(tcp::socket socket) {
-        beast::tcp_stream stream(std::move(socket));
-        beast::flat_buffer buffer(16384);
+        net::Deadline deadline(socket.get_executor(), socket, net::Deadline::OnExpiry::close);
+        net::ReadBuffer buffer;
+        http::RequestHead req;
         for (;;) {
-            bhttp::request_parser<bhttp::empty_body> parser;
-            parser.header_limit(8192);
-            stream.expires_after(std::chrono::seconds(10));
-            auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
-            if (ec) co_return;  // closed, timed out or malformed: a probe simply retries
-            const auto& req = parser.get();
-            bhttp::response<bhttp::string_body> res;
-            res.version(11);
-            res.keep_alive(req.keep_alive());
-            res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-            const std::string_view target = req.target();
-            const std::string_view path = target.substr(0, target.find('?'));
-            if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
-                res.result(bhttp::status::method_not_allowed);
-                res.set(bhttp::field::allow, "GET, HEAD");
-                res.body() = "method not allowed\n";
-            } else if (path == "/healthz") {
-                res.result(bhttp::status::ok);
-                res.body() = "ok\n";
-            } else if (path == "/readyz") {
-                const bool is_ready = ready();
-                res.result(is_ready ? bhttp::status::ok : bhttp::status::service_unavailable);
-                res.body() = is_ready ? "ready\n" : "not ready\n";
-            } else if (path == "/metrics") {
-                res.result(bhttp::status::ok);
-                res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-                res.body() = metrics.render();
-            } else {
-                res.result(bhttp::status::not_found);
-                res.body() = "not found\n";
+            deadline.expires_after(kIoTimeout);
+            http::ParseResult parsed;
+            for (;;) {
+                parsed = http::parse_request_head(buffer.view(), kMaxHead, req);
+                if (parsed.status != http::ParseStatus::need_more) break;
+                // need_more means fewer than kMaxHead bytes are buffered, so this stays bounded.
+                auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kMaxHead - buffer.size()), use_nothrow);
+                if (ec) co_return;  // closed or timed out: a probe simply retries
+                buffer.commit(n);
             }
-            res.prepare_payload();
-            if (req.method() == bhttp::verb::head) {
-                // Same headers as GET, no body: a probe reusing the connection must not read it.
-                const auto length = res.body().size();
-                res.body().clear();
-                res.content_length(length);
-            }
-            stream.expires_after(std::chrono::seconds(10));
-            auto [wec, wn] = co_await bhttp::async_write(stream, res, use_nothrow);
-            if (wec || !res.keep_alive()) co_return;
+            // Malformed, too large, or with a body (no admin path takes one): closed unanswered,
+            // as before.
+            if (parsed.status == http::ParseStatus::error || req.body != http::BodyKind::none) co_return;
+            const bool keep_alive = req.keep_alive;
+            // HEAD: the same head as GET, no body, so that a probe reusing the connection stays in step.
+            const std::string out = write_response(answer(req), keep_alive, req.method == "HEAD");
+            buffer.consume(parsed.head_bytes);  // `req` points into it: used up above
+            deadline.expires_after(kIoTimeout);
+            auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(out), use_nothrow);
+            if (wec || !keep_alive) co_return;
         }
     }
 

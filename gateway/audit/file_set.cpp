@@ -1,5 +1,7 @@
 #include "audit/file_set.hpp"
 
+#include "common/format.hpp"
+
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>

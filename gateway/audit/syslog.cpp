@@ -30,6 +30,7 @@
 
 #include "audit/syslog_frame.hpp"
 #include "net/io.hpp"
+#include "net/tls_context.hpp"
 
 namespace giosg {
 
@@ -49,23 +50,6 @@ constexpr std::size_t kMaxBatchBytes = 1u << 20;
 // At stop, how long to wait for the receiver's close_notify after sending ours (RFC 5425 §4.4
 // lets the sender close without waiting; a short wait lets a receiver that answers close cleanly).
 constexpr milliseconds kTlsCloseWait{500};
-
-std::unique_ptr<asio::ssl::context> make_tls_context(const SyslogOptions& options) {
-    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                     asio::ssl::context::no_tlsv1_1);
-    ctx->set_verify_mode(asio::ssl::verify_peer);
-    error_code ec;
-    if (options.ca_file) {
-        ctx->load_verify_file(options.ca_file->string(), ec);
-        if (ec) throw std::runtime_error("cannot load syslog ca_file " + options.ca_file->string() + ": " + ec.message());
-    } else {
-        ctx->set_default_verify_paths(ec);
-        if (ec) throw std::runtime_error("cannot load the system trust store: " + ec.message());
-    }
-    return ctx;
-}
 
 /// One connection to the receiver. `reading` and `broken` belong to the watcher (see watch()).
 struct Link {
@@ -167,7 +151,7 @@ SyslogShipper::Impl::Impl(SyslogOptions opts)
     if (options.facility < 0 || options.facility > 23)
         throw std::runtime_error("syslog facility must be 0..23, not " + std::to_string(options.facility));
     if (options.queue_limit == 0) throw std::runtime_error("syslog queue_limit must be at least 1");
-    if (options.tls) tls = make_tls_context(options);
+    if (options.tls) tls = net::make_tls_client_context(options.ca_file, "syslog ca_file");
     framer = SyslogFramer(options.facility, options.app_name);
     batch.reserve(kMaxBatchMessages);
     buffers.reserve(kMaxBatchMessages);

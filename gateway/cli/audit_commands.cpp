@@ -3,11 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <filesystem>
-#include <initializer_list>
 #include <optional>
+#include <span>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -16,6 +15,7 @@
 
 #include "audit/signing.hpp"
 #include "audit/verify.hpp"
+#include "cli/args.hpp"
 
 namespace giosg::cli {
 
@@ -31,46 +31,12 @@ int usage_error(std::ostream& err, std::string_view why) {
     return kUsageError;
 }
 
-/// Splits `--name VALUE` / `--name=VALUE` options from positional arguments. Returns the error.
-struct Parsed {
-    std::optional<std::string> public_key;
-    std::optional<std::string> out;
-    std::vector<std::string> positional;
-};
-std::string parse(const std::vector<std::string>& args, std::initializer_list<std::string_view> allowed,
-                  Parsed& parsed) {
-    bool options_done = false;
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        const auto& arg = args[i];
-        if (options_done || arg.size() < 2 || !arg.starts_with("--")) {
-            parsed.positional.push_back(arg);
-            continue;
-        }
-        if (arg == "--") {
-            options_done = true;
-            continue;
-        }
-        const auto eq = arg.find('=');
-        const std::string name = arg.substr(0, eq);
-        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
-            return args[0] + ": unknown option " + name;
-        std::string value;
-        if (eq != std::string::npos) value = arg.substr(eq + 1);
-        else if (i + 1 < args.size()) value = args[++i];
-        else return args[0] + ": option " + name + " needs a value";
-        auto& slot = name == "--public-key" ? parsed.public_key : parsed.out;
-        if (slot) return args[0] + ": option " + name + " given twice";
-        slot = value;
-    }
-    return {};
-}
-
-int verify(const Parsed& parsed, std::ostream& out, std::ostream& err) {
+int verify(const Args& parsed, std::ostream& out, std::ostream& err) {
     if (parsed.positional.empty()) return usage_error(err, "verify: no files given");
     std::optional<audit::VerifyKey> key;
-    if (parsed.public_key) {
+    if (parsed.has("--public-key")) {
         try {
-            key = audit::VerifyKey::load(*parsed.public_key);
+            key = audit::VerifyKey::load(parsed.at("--public-key"));
         } catch (const std::exception& e) {
             err << "giosg-gateway: audit verify: " << e.what() << "\n";
             return audit::verify_exit::unreadable;
@@ -103,11 +69,11 @@ void write_new_file(const fs::path& file, std::string_view text, mode_t mode) {
         throw std::system_error(errno, std::generic_category(), "cannot write " + file.string());
 }
 
-int keygen(const Parsed& parsed, std::ostream& out, std::ostream& err) {
-    if (!parsed.out) return usage_error(err, "keygen: --out PREFIX is required");
+int keygen(const Args& parsed, std::ostream& out, std::ostream& err) {
+    if (!parsed.has("--out")) return usage_error(err, "keygen: --out PREFIX is required");
     if (!parsed.positional.empty()) return usage_error(err, "keygen: unexpected argument " + parsed.positional.front());
-    const fs::path private_file = *parsed.out + ".key";
-    const fs::path public_file = *parsed.out + ".pub";
+    const fs::path private_file = parsed.at("--out") + ".key";
+    const fs::path public_file = parsed.at("--out") + ".pub";
     for (const auto& file : {private_file, public_file}) {
         std::error_code ec;
         if (fs::exists(fs::symlink_status(file, ec))) {
@@ -149,13 +115,14 @@ std::string_view audit_usage() {
 
 int run_audit_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
     if (args.empty()) return usage_error(err, "needs a subcommand: verify or keygen");
-    Parsed parsed;
+    const std::span<const std::string> rest = std::span<const std::string>(args).subspan(1);
+    Args parsed;
     if (args[0] == "verify") {
-        if (auto why = parse(args, {"--public-key"}, parsed); !why.empty()) return usage_error(err, why);
+        if (auto why = parse_args(rest, {"--public-key"}, parsed); !why.empty()) return usage_error(err, "verify: " + why);
         return verify(parsed, out, err);
     }
     if (args[0] == "keygen") {
-        if (auto why = parse(args, {"--out"}, parsed); !why.empty()) return usage_error(err, why);
+        if (auto why = parse_args(rest, {"--out"}, parsed); !why.empty()) return usage_error(err, "keygen: " + why);
         return keygen(parsed, out, err);
     }
     return usage_error(err, "unknown subcommand " + args[0]);

@@ -23,7 +23,6 @@ constexpr ReasonInfo kReasons[] = {
     {"insufficient_scope", 403, "You do not have permission to perform this action."},
     {"upstream_unavailable", 502, "The giosg API could not be reached or answered invalidly."},
     {"upstream_timeout", 504, "The giosg API did not answer in time."},
-    {"service_unavailable", 503, "The gateway is not ready."},
     {"audit_unavailable", 503, "The audit trail cannot be written; no request is forwarded until it can."},
     {"client_closed", 499, "Client closed the connection."},
 };
@@ -34,6 +33,11 @@ std::string_view reason_code(Reason r) noexcept { return kReasons[static_cast<in
 int reason_status(Reason r) noexcept { return kReasons[static_cast<int>(r)].status; }
 std::string_view reason_detail(Reason r) noexcept { return kReasons[static_cast<int>(r)].detail; }
 
+// Not boost::beast::http::obsolete_reason, although beast/http/status.hpp would not pull Asio
+// into common/: its table predates RFC 9110 (413 is "Payload Too Large" there, "Content Too
+// Large" here) and it answers "<unknown-status>" for codes it does not list, which would then
+// appear on the wire for an upstream status sent without a phrase. The gateway only writes the
+// codes below itself, so a short table of RFC 9110 names is the simpler single source.
 std::string_view status_phrase(int status) noexcept {
     switch (status) {
         case 100: return "Continue";

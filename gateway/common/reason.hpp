@@ -20,7 +20,6 @@ enum class Reason : std::uint8_t {
     insufficient_scope,      // 403
     upstream_unavailable,    // 502
     upstream_timeout,        // 504
-    service_unavailable,     // 503: no policy table loaded (never happens once serving)
     audit_unavailable,       // 503: audit.on_failure "deny" and audit records cannot be written
     client_closed,           // 499: the client left before its response
 };
@@ -33,7 +32,8 @@ std::string_view reason_code(Reason r) noexcept;
 int reason_status(Reason r) noexcept;
 /// DRF-style human text used when the caller has nothing more specific to say.
 std::string_view reason_detail(Reason r) noexcept;
-/// Standard reason phrase for a status code ("Not Found"); "Unknown" for unlisted codes.
+/// Standard reason phrase for a status code ("Not Found"); "Unknown" for unlisted codes. The
+/// one phrase table of the gateway: the proxy path and the admin listener both use it.
 std::string_view status_phrase(int status) noexcept;
 
 }  // namespace giosg

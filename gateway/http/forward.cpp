@@ -1,11 +1,9 @@
 #include "http/forward.hpp"
 
+#include "http/response.hpp"
+
 namespace giosg::http {
 namespace {
-
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-    out.append(name).append(": ").append(value).append("\r\n");
-}
 
 bool replaced_or_hop_by_hop(const RequestHead& head, std::string_view name) noexcept {
     return iequals(name, "Host") || iequals(name, "Authorization") || iequals(name, "X-Request-Id") ||

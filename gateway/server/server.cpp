@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "net/accept.hpp"
+#include "net/tls_context.hpp"
 #include "server/session.hpp"
 #include "server/worker.hpp"
 
@@ -64,7 +65,8 @@ unsigned Server::resolve_worker_count(unsigned requested) noexcept {
 
 Server::Server(std::shared_ptr<const Snapshot> snapshot, AuditWriter& audit, Metrics& metrics, unsigned workers)
     : snapshot_(std::move(snapshot)), audit_(audit), metrics_(metrics) {
-    if (snapshot_->config->upstream.url.tls) tls_ = upstream::make_tls_context(snapshot_->config->upstream);
+    if (snapshot_->config->upstream.url.tls)
+        tls_ = net::make_tls_client_context(snapshot_->config->upstream.ca_file, "upstream.ca_file");
     const unsigned n = resolve_worker_count(workers);
     for (unsigned i = 0; i < n; ++i)
         workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_.get(), audit_, metrics_.shard(i)));

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "net/tls_context.hpp"
 #include "upstream/connection.hpp"
 
 namespace giosg {
@@ -167,7 +168,7 @@ CatalogueFetch fetch_catalogue_blocking(const UpstreamConfig& upstream, const Se
     std::shared_ptr<asio::ssl::context> tls;
     CatalogueFetch result;
     try {
-        if (upstream.url.tls) tls = upstream::make_tls_context(upstream);
+        if (upstream.url.tls) tls = net::make_tls_client_context(upstream.ca_file, "upstream.ca_file");
     } catch (const std::exception& e) {
         result.error = e.what();
         return result;

@@ -24,23 +24,6 @@ namespace giosg::upstream {
 
 using net::use_nothrow;
 
-std::shared_ptr<asio::ssl::context> make_tls_context(const UpstreamConfig& config) {
-    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                     asio::ssl::context::no_tlsv1_1);
-    ctx->set_verify_mode(asio::ssl::verify_peer);
-    error_code ec;
-    if (config.ca_file) {
-        ctx->load_verify_file(config.ca_file->string(), ec);
-        if (ec) throw std::runtime_error("cannot load upstream.ca_file " + config.ca_file->string() + ": " + ec.message());
-    } else {
-        ctx->set_default_verify_paths(ec);
-        if (ec) throw std::runtime_error("cannot load the system trust store: " + ec.message());
-    }
-    return ctx;
-}
-
 Connection::Connection(asio::any_io_executor executor, asio::ssl::context* tls)
     : stream_(tls ? decltype(stream_){std::in_place_index<1>, tcp::socket(executor), *tls}
                   : decltype(stream_){std::in_place_index<0>, executor}),

@@ -27,10 +27,6 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using net::error_code;
 
-/// The TLS client context for an https upstream: peer verification on, system trust store or
-/// `ca_file`. Throws std::runtime_error naming the file when the CA bundle cannot be loaded.
-std::shared_ptr<asio::ssl::context> make_tls_context(const UpstreamConfig& config);
-
 class Connection {
 public:
     Connection(asio::any_io_executor executor, asio::ssl::context* tls);

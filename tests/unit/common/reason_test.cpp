@@ -48,7 +48,6 @@ TEST(Reason, CodesAreSpelledAsTheContractSpellsThem) {
     EXPECT_EQ(reason_code(Reason::headers_too_large), "headers_too_large");
     EXPECT_EQ(reason_code(Reason::request_timeout), "request_timeout");
     EXPECT_EQ(reason_code(Reason::client_closed), "client_closed");
-    EXPECT_EQ(reason_code(Reason::service_unavailable), "service_unavailable");
     EXPECT_EQ(reason_code(Reason::audit_unavailable), "audit_unavailable");
 }
 
@@ -65,7 +64,6 @@ TEST(Reason, StatusFollowsTheContract) {
     EXPECT_EQ(reason_status(Reason::insufficient_scope), 403);
     EXPECT_EQ(reason_status(Reason::upstream_unavailable), 502);
     EXPECT_EQ(reason_status(Reason::upstream_timeout), 504);
-    EXPECT_EQ(reason_status(Reason::service_unavailable), 503);
     EXPECT_EQ(reason_status(Reason::audit_unavailable), 503);
     EXPECT_EQ(reason_status(Reason::client_closed), 499);
 }

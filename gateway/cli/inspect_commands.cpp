@@ -1,0 +1,220 @@
+// check, explain, hash-key, policy fetch, policy diff: the commands that answer and exit.
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "audit/signing.hpp"
+#include "audit/writer.hpp"
+#include "identity/client_table.hpp"
+#include "common/sha256.hpp"
+#include "cli/commands.hpp"
+#include "http/chars.hpp"
+#include "http/head.hpp"
+#include "http/target.hpp"
+#include "policy/decision.hpp"
+#include "server/server.hpp"
+
+namespace giosg::cli {
+
+namespace {
+
+boost::json::array string_array(const std::vector<std::string>& v) {
+    boost::json::array a;
+    for (const auto& s : v) a.emplace_back(s);
+    return a;
+}
+
+}  // namespace
+
+std::optional<Loaded> load_everything(const std::string& file, std::ostream& err, bool& problems,
+                                      bool credentials_required) {
+    auto result = load_config(file);
+    if (!result.config) {
+        for (const auto& e : result.errors) err << e.to_string() << "\n";
+        problems = true;
+        return std::nullopt;
+    }
+    Loaded loaded;
+    loaded.config = std::make_shared<const Config>(std::move(*result.config));
+    auto creds = load_credentials(*loaded.config);
+    if (!creds.errors.empty() && credentials_required) {
+        for (const auto& e : creds.errors) err << e.to_string() << "\n";
+        problems = true;
+    }
+    loaded.credentials = std::move(creds.credentials);
+    if (const auto& ca = loaded.config->upstream.ca_file; ca && !std::ifstream(*ca)) {
+        err << "/upstream/ca_file: cannot read " << ca->string() << "\n";
+        problems = true;
+    }
+    const auto& audit = loaded.config->audit;
+    if (audit.signing_key_file) {
+        try {
+            (void)audit::SigningKey::load(*audit.signing_key_file);
+        } catch (const std::exception& e) {
+            err << "/audit/signing_key_file: " << e.what() << "\n";
+            problems = true;
+        }
+    }
+    if (audit.syslog && audit.syslog->ca_file && !std::ifstream(*audit.syslog->ca_file)) {
+        err << "/audit/syslog/ca_file: cannot read " << audit.syslog->ca_file->string() << "\n";
+        problems = true;
+    }
+    if (!audit.to_stdout) {
+        if (auto problem = audit_path_problem(audit.path)) {
+            err << "/audit/path: " << *problem << "\n";
+            problems = true;
+        }
+    }
+    loaded.policy = load_policy(*loaded.config, loaded.credentials);
+    for (const auto& w : loaded.policy.warnings) err << "warning: " << w << "\n";
+    if (!loaded.policy.table) {
+        for (const auto& e : loaded.policy.errors) err << e.to_string() << "\n";
+        problems = true;
+    }
+    return loaded;
+}
+
+int cmd_check(const Args& a, std::ostream& out, std::ostream& err) {
+    bool problems = false;
+    auto loaded = load_everything(a.at("--config"), err, problems, true);
+    if (!loaded || problems) return 1;
+    const Config& c = *loaded->config;
+    out << "config: ok (" << c.file.string() << ")\n";
+    out << "listen: " << c.listen.host << ":" << c.listen.port << ", workers: "
+        << server::Server::resolve_worker_count(c.workers) << "\n";
+    if (c.admin_listen) out << "admin: " << c.admin_listen->host << ":" << c.admin_listen->port << "\n";
+    out << "upstream: " << c.upstream.url.origin << "\n";
+    out << "credentials: " << loaded->credentials.size() << " loaded\n";
+    out << "clients: " << c.clients.size() << "\n";
+    out << "policy: " << loaded->policy.table->size() << " endpoints from " << loaded->policy.origin << "\n";
+    static constexpr std::string_view kFsync[] = {"always", "batch", "never"};
+    out << "audit: " << (c.audit.to_stdout ? std::string("stdout") : c.audit.path.string()) << ", fsync "
+        << kFsync[static_cast<int>(c.audit.fsync)] << ", on_failure "
+        << (c.audit.on_failure == AuditConfig::OnFailure::deny ? "deny" : "allow")
+        << (c.audit.signing_key_file ? ", signed checkpoints" : "") << (c.audit.syslog ? ", syslog" : "") << "\n";
+    return 0;
+}
+
+int cmd_explain(const Args& a, std::ostream& out, std::ostream& err) {
+    if (!a.has("--client")) return usage_error(err, "explain needs --client NAME");
+    bool problems = false;
+    auto loaded = load_everything(a.at("--config"), err, problems, false);
+    if (!loaded || !loaded->policy.table) return 1;
+    const ClientTable clients(loaded->config->clients);
+    const ClientConfig* client = clients.find(a.at("--client"));
+    if (client == nullptr) {
+        err << "giosg-gateway: unknown client \"" << a.at("--client") << "\"\n";
+        return 1;
+    }
+    const std::string& method = a.positional[0];
+    const std::string& target = a.positional[1];
+    boost::json::object result;
+    const auto parsed = http::parse_target(target);
+    // `serve` answers 400 to a request line whose method is not an HTTP token.
+    const bool method_ok = !method.empty() && method.size() <= http::kMaxMethodLength &&
+                           std::all_of(method.begin(), method.end(), http::chars::is_tchar);
+    Decision d;
+    if (!parsed.ok || !method_ok) {
+        d.reason = Reason::bad_request;
+    } else {
+        d = decide_for_client(*loaded->policy.table, *client, method, parsed.target.path);
+    }
+    result["status"] = reason_status(d.reason);
+    result["code"] = reason_code(d.reason);
+    result["pattern"] = d.endpoint ? boost::json::value(d.endpoint->pattern) : boost::json::value(nullptr);
+    const MethodRule* rule = d.endpoint ? d.endpoint->find_method(method) : nullptr;
+    result["required_scopes"] = rule ? string_array(rule->scope_names) : boost::json::array{};
+    if (d.endpoint) {
+        std::vector<std::string> methods;
+        for (const auto& m : d.endpoint->methods) methods.push_back(m.name);
+        result["allow"] = string_array(methods);
+    } else {
+        result["allow"] = nullptr;
+    }
+    out << boost::json::serialize(result) << "\n";
+    return 0;
+}
+
+int cmd_hash_key(std::istream& in, std::ostream& out, std::ostream& err) {
+    std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!key.empty() && key.back() == '\n') {
+        key.pop_back();
+        if (!key.empty() && key.back() == '\r') key.pop_back();
+    }
+    if (key.empty()) {
+        err << "giosg-gateway: hash-key: no key on stdin\n";
+        return 1;
+    }
+    out << format_key_digest(sha256(key)) << "\n";
+    std::fill(key.begin(), key.end(), '\0');
+    return 0;
+}
+
+int cmd_policy_fetch(const Args& a, std::ostream& out, std::ostream& err) {
+    auto result = load_config(a.at("--config"));
+    if (!result.config) {
+        for (const auto& e : result.errors) err << e.to_string() << "\n";
+        return 1;
+    }
+    const Config& config = *result.config;
+    if (config.policy.credential.empty()) {
+        err << "/policy/credential: policy fetch needs a policy credential\n";
+        return 1;
+    }
+    auto creds = load_credentials(config);
+    const auto token = creds.credentials.find(config.policy.credential);
+    if (token == creds.credentials.end()) {
+        for (const auto& e : creds.errors) err << e.to_string() << "\n";
+        return 1;
+    }
+    auto fetched = fetch_catalogue_blocking(config.upstream, token->second);
+    if (!fetched.ok()) {
+        err << "giosg-gateway: policy fetch: " << fetched.error << "\n";
+        return 1;
+    }
+    const std::string json = serialize_catalogue(fetched.entries);
+    if (a.has("--out")) {
+        const std::filesystem::path path = a.at("--out");
+        const auto tmp = path.string() + ".tmp";
+        {
+            std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+            f << json;
+            if (!f.flush()) {
+                err << "giosg-gateway: cannot write " << tmp << "\n";
+                return 1;
+            }
+        }
+        std::error_code ec;
+        std::filesystem::rename(tmp, path, ec);  // atomic: a reader never sees half a catalogue
+        if (ec) {
+            err << "giosg-gateway: cannot write " << path.string() << ": " << ec.message() << "\n";
+            return 1;
+        }
+    } else {
+        out << json;
+    }
+    err << "fetched " << fetched.entries.size() << " endpoints in " << fetched.pages << " page(s) from "
+        << config.upstream.url.origin << "\n";
+    return 0;
+}
+
+int cmd_policy_diff(const Args& a, std::ostream& out, std::ostream& err) {
+    const auto old_file = read_catalogue_file(a.positional[0]);
+    const auto new_file = read_catalogue_file(a.positional[1]);
+    bool unreadable = false;
+    for (const auto* f : {&old_file, &new_file})
+        for (const auto& e : f->errors) {
+            err << e.message << "\n";
+            unreadable = true;
+        }
+    if (unreadable) return 2;
+    const auto lines = diff_catalogues(old_file.entries, new_file.entries);
+    for (const auto& line : lines) out << line << "\n";
+    return lines.empty() ? 0 : 1;
+}
+
+}  // namespace giosg::cli
