@@ -56,7 +56,7 @@ echo "## a) The audit trail under load (\`audit.on_failure: \"deny\"\`)"
 echo
 LOAD=""
 while IFS= read -r line; do [[ "$line" == load=* ]] && LOAD=${line#load=}; done <"$MACHINE"
-echo "Each row: a fresh gateway under ${LOAD:-wrk load} (warm-up, then the measured seconds)."
+echo "Load: ${LOAD:-see machine.txt}. Each row is a fresh gateway."
 echo "*answered* = wrk's completed responses over warm-up and run; *counted* = the gateway's"
 echo "\`giosg_gateway_requests_total\` (all codes) read from /metrics after wrk ended;"
 echo "*records* = request records (lines without \`kind\`) in the audit files after the gateway's"
@@ -97,8 +97,8 @@ echo
 
 echo "## b) Scaling against nginx (gateway: \`fsync: batch\`, audit file on disk; nginx: buffered JSON access log on disk)"
 echo
-echo "${LOAD:-wrk load} against each; one fresh process per cell; each pass is one cell per target and"
-echo "worker count (req/s and p99 of every pass, \"/\"-separated; the ratio compares the passes' means)."
+echo "Load: ${LOAD:-see machine.txt}. One fresh process per cell; each pass is one cell per target"
+echo "and worker count (req/s and p99 of every pass, \"/\"-separated; the ratio compares the passes' means)."
 echo
 echo "| workers | gateway req/s | nginx req/s | gateway ÷ nginx | p99 ms gateway | p99 ms nginx | CPU µs/req gateway | CPU µs/req nginx | VmHWM MiB gateway / nginx |"
 echo "|---|---|---|---|---|---|---|---|---|"
