@@ -15,6 +15,15 @@ bool replaced_or_hop_by_hop(const RequestHead& head, std::string_view name) noex
 
 bool has_underscore(std::string_view name) noexcept { return name.find('_') != std::string_view::npos; }
 
+bool carries_method_override(const RequestHead& head) noexcept {
+    for (const auto& field : head.fields) {
+        if (iequals(field.name, "X-HTTP-Method-Override") || iequals(field.name, "X-HTTP-Method") ||
+            iequals(field.name, "X-Method-Override"))
+            return true;
+    }
+    return false;
+}
+
 bool is_client_forwarding_field(std::string_view name) noexcept {
     // X-Forwarded itself too: any header of that family may be read as the client's address.
     constexpr std::string_view kForwardedPrefix = "X-Forwarded";

@@ -25,6 +25,10 @@ std::size_t append_upstream_head(std::string& out, const RequestHead& head, cons
 /// True for a field name that contains '_': never forwarded (docs/reference.md §3 step 7).
 [[nodiscard]] bool has_underscore(std::string_view name) noexcept;
 
+/// True when the request carries X-HTTP-Method-Override, X-HTTP-Method or X-Method-Override (any
+/// case): frameworks that honour them would run another method than the one the gateway checked.
+[[nodiscard]] bool carries_method_override(const RequestHead& head) noexcept;
+
 /// True for the fields a client may not set for the upstream: Forwarded, X-Forwarded-*, X-Real-IP.
 [[nodiscard]] bool is_client_forwarding_field(std::string_view name) noexcept;
 

@@ -2,8 +2,8 @@
 
 namespace giosg {
 
-Decision decide_for_client(const PolicyTable& policy, const ClientConfig& client,
-                           std::string_view method, std::string_view path) noexcept {
+Decision decide_for_client(const PolicyTable& policy, const ClientConfig& client, std::string_view method,
+                           std::string_view path, bool method_override) noexcept {
     Decision d;
     d.client = &client;
     const MatchResult match = policy.match(path);
@@ -14,6 +14,11 @@ Decision decide_for_client(const PolicyTable& policy, const ClientConfig& client
     d.endpoint = match.endpoint;
     d.organization_id = match.organization_id;
 
+    if (method_override) {
+        d.reason = Reason::bad_request;
+        d.detail = "Method override headers are not accepted.";
+        return d;
+    }
     const MethodRule* rule = match.endpoint->find_method(method);
     if (rule == nullptr) {
         d.reason = Reason::method_not_allowed;
@@ -38,14 +43,15 @@ Decision decide_for_client(const PolicyTable& policy, const ClientConfig& client
 }
 
 Decision decide(const PolicyTable& policy, const ClientTable& clients, const RequestFacts& request) noexcept {
-    const AuthResult auth = clients.authenticate(request.authorization, request.authorization_count);
-    if (auth.reason != Reason::ok) {
+    const Identity identity = identify(clients, {request.authorization, request.authorization_count});
+    if (!identity.known()) {
         Decision d;
-        d.reason = auth.reason;
+        d.reason = identity.reason;
+        d.detail = identity.detail;
         return d;
     }
-    Decision d = decide_for_client(policy, *auth.client, request.method, request.path);
-    d.client_index = auth.client_index;
+    Decision d = decide_for_client(policy, *identity.client, request.method, request.path, request.method_override);
+    d.client_index = identity.client_index;
     return d;
 }
 

@@ -1,5 +1,6 @@
 #include "policy/matcher.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,19 @@
 namespace giosg {
 
 namespace {
+
+// RFC 9110 §9.3.2: HEAD is GET without the body, so wherever the catalogue lists GET, HEAD is
+// allowed with GET's scopes, right after it in Allow. A HEAD the catalogue lists itself stays.
+void add_head_after_get(std::vector<MethodRule>& methods) {
+    const auto listed = [&methods](std::string_view name) {
+        return std::find_if(methods.begin(), methods.end(), [name](const MethodRule& m) { return m.name == name; });
+    };
+    const auto get = listed("GET");
+    if (get == methods.end() || listed("HEAD") != methods.end()) return;
+    MethodRule head = *get;
+    head.name = "HEAD";
+    methods.insert(get + 1, std::move(head));
+}
 
 std::string join_allow(const std::vector<MethodRule>& methods) {
     std::string allow;
@@ -137,6 +151,7 @@ std::shared_ptr<const PolicyTable> PolicyTable::compile(const std::vector<Catalo
 
     for (std::size_t index = 0; index < table->endpoints_.size(); ++index) {
         Endpoint& endpoint = table->endpoints_[index];
+        add_head_after_get(endpoint.methods);
         endpoint.allow = join_allow(endpoint.methods);
         Node* node = table->root_.get();
         for (const PatternSegment& segment : endpoint_segments[index]) {

@@ -114,9 +114,10 @@ asio::awaitable<bool> Session::handle(Exchange& ex) {
     if (!ex.identity.known()) co_return co_await refuse(ex.identity.reason, ex.identity.detail);
 
     // decide
-    ex.decision = decide_for_client(*snap.policy, *ex.identity.client, head.method, target.target.path);
+    ex.decision = decide_for_client(*snap.policy, *ex.identity.client, head.method, target.target.path,
+                                    http::carries_method_override(head));
     ex.decision.client_index = ex.identity.client_index;
-    if (!ex.decision.allowed()) co_return co_await refuse(ex.decision.reason, {});
+    if (!ex.decision.allowed()) co_return co_await refuse(ex.decision.reason, ex.decision.detail);
 
     // limit
     if (const auto verdict = check_limits(ex.identity); !verdict.admitted())

@@ -128,7 +128,8 @@ void expect_nothing_forwarded(Harness& h) {
     EXPECT_EQ(h.mock().request_count(), 0u);
 }
 
-// The catalogue's methods for `pattern`, joined as an Allow value, in catalogue order.
+// The catalogue's methods for `pattern`, joined as an Allow value, in catalogue order, with HEAD
+// right after GET (HEAD is allowed wherever GET is).
 std::string catalogue_allow(std::string_view pattern) {
     std::ifstream in(std::string(GIOSG_SOURCE_DIR) + "/policies/giosg-v5-endpoints.json", std::ios::binary);
     std::ostringstream text;
@@ -140,6 +141,7 @@ std::string catalogue_allow(std::string_view pattern) {
         for (const auto& method : entry.at("methods").as_array()) {
             if (!allow.empty()) allow += ", ";
             allow += std::string(method.at("name").as_string());
+            if (method.at("name").as_string() == "GET") allow += ", HEAD";
         }
         return allow;
     }
@@ -328,7 +330,7 @@ TEST(ProxyPolicy, MethodNotInCatalogueGets405WithAllowAndNothingForwarded) {
     expect_gateway_error(r, 405, "method_not_allowed");
     EXPECT_EQ(r.header_count("Allow"), 1u);
     EXPECT_EQ(r.header("Allow"), catalogue_allow("/api/v5/orgs/<organization_id>/rooms"));
-    EXPECT_EQ(r.header("Allow"), "GET, POST, OPTIONS");
+    EXPECT_EQ(r.header("Allow"), "GET, HEAD, POST, OPTIONS");
     EXPECT_EQ(r.json().at("detail"), json::value(R"(Method "PATCH" not allowed.)"));
     expect_nothing_forwarded(h);
 }
@@ -343,17 +345,50 @@ TEST(ProxyPolicy, DeleteOnReadOnlyEndpointGets405WithItsAllow) {
     expect_nothing_forwarded(h);
 }
 
-TEST(ProxyPolicy, HeadIsNotInCatalogueAndGets405) {
+TEST(ProxyPolicy, HeadIsAllowedWhereGetIsAndAnsweredWithoutBody) {
     Harness h(file_policy());
     RawConnection c(h.port());
-    c.send(raw_request("HEAD", kUsersMe, {auth(kKeyFull), header("Connection", "close")}));
-    // A HEAD answer may carry no body, so only the head is read.
+    c.send(raw_request("HEAD", kUsersMe, {auth(kKeyFull)}));
+    // A HEAD answer carries no body, so only the head is read; the connection stays usable.
+    const auto r = c.read_response(2s, true);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 200);
+    EXPECT_TRUE(r->body.empty());
+    EXPECT_EQ(r->header_count("X-Request-Id"), 1u);
+    const auto received = h.mock().received();
+    ASSERT_EQ(received.size(), 1u);
+    EXPECT_EQ(received[0].method, "HEAD");
+    c.send(raw_request("GET", kUsersMe, {auth(kKeyFull), header("Connection", "close")}));
+    const auto next = c.read_response(2s);
+    ASSERT_TRUE(next.has_value());
+    EXPECT_EQ(next->status, 200);
+    EXPECT_FALSE(next->body.empty());
+}
+
+TEST(ProxyPolicy, HeadOnAnEndpointWithoutGetGets405ListingNoHead) {
+    Harness h(file_policy());
+    RawConnection c(h.port());
+    c.send(raw_request("HEAD", "/api/v5/incoming_invitations/abc/accept", {auth(kKeyFull), header("Connection", "close")}));
     const auto r = c.read_response(2s, true);
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->status, 405);
-    EXPECT_EQ(r->header_count("Allow"), 1u);
-    EXPECT_EQ(r->header("Allow"), "GET, OPTIONS");
-    EXPECT_EQ(r->header_count("X-Request-Id"), 1u);
+    EXPECT_EQ(r->header("Allow"), "POST, OPTIONS");
+    expect_nothing_forwarded(h);
+}
+
+TEST(ProxyPolicy, MethodOverrideHeaderGets400AtTheMethodStepAndNothingForwarded) {
+    Harness h(file_policy());
+    for (const char* name : {"X-HTTP-Method-Override", "x-http-method", "X-Method-Override"}) {
+        const auto r = request(h.port(), "GET", kUsersMe, {auth(kKeyFull), header(name, "DELETE")});
+        expect_gateway_error(r, 400, "bad_request");
+        EXPECT_EQ(r.json().at("detail"), json::value("Method override headers are not accepted.")) << name;
+    }
+    // Authentication and matching come first: their refusals win.
+    expect_gateway_error(request(h.port(), "GET", kUsersMe, {header("X-HTTP-Method-Override", "DELETE")}), 401,
+                         "not_authenticated");
+    expect_gateway_error(
+        request(h.port(), "GET", "/api/v5/nowhere", {auth(kKeyFull), header("X-HTTP-Method-Override", "DELETE")}),
+        404, "unknown_endpoint");
     expect_nothing_forwarded(h);
 }
 

@@ -512,7 +512,8 @@ Response catalogue_answer(MockState& state, const ReceivedRequest& request, std:
   const CatalogueEntry* entry = match(state.catalogue, path);
   if (entry == nullptr) return detail_response(http::status::not_found, "Not found.");
 
-  const std::string& method = request.method;
+  // Like giosg's framework, HEAD is served wherever GET is.
+  const std::string method = request.method == "HEAD" ? std::string("GET") : request.method;
   const auto& methods = entry->methods;
   if (std::find(methods.begin(), methods.end(), method) == methods.end()) {
     auto response =
@@ -846,6 +847,8 @@ asio::awaitable<void> serve_requests(MockState& state, Stream& stream) {
     if (plan.fault.kind == FaultKind::none || plan.fault.kind == FaultKind::status) {
       plan.response.version(request.version());
       plan.response.keep_alive(keep_alive);
+      // HEAD: GET's head (its Content-Length included) and no body, as RFC 9110 §9.3.2 has it.
+      if (request.method() == http::verb::head) plan.response.body().clear();
       tcp_layer(stream).expires_after(kIdleTimeout);
       auto [write_ec, written] = co_await http::async_write(stream, plan.response, kNoThrow);
       if (write_ec) next = Next::drop;

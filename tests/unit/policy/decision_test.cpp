@@ -129,6 +129,24 @@ TEST_F(DecisionTest, TwoAuthorizationHeadersAreNotAuthenticatedEvenWithAValidKey
               Reason::not_authenticated);
 }
 
+TEST_F(DecisionTest, MethodOverrideIsBadRequestAtTheMethodStep) {
+    const std::string path = org_path(kOrgA, "rooms");
+    RequestFacts facts{"GET", path, "Bearer billing-key", 1};
+    facts.method_override = true;
+    const Decision d = decide(*policy_, clients_, facts);
+    EXPECT_EQ(d.reason, Reason::bad_request);
+    EXPECT_NE(d.endpoint, nullptr) << "decided after the match";
+    EXPECT_FALSE(d.detail.empty());
+    facts.path = "/api/v5/unknown";
+    EXPECT_EQ(decide(*policy_, clients_, facts).reason, Reason::unknown_endpoint) << "the match step comes first";
+    facts.authorization = "Bearer wrong";
+    EXPECT_EQ(decide(*policy_, clients_, facts).reason, Reason::not_authenticated);
+}
+
+TEST_F(DecisionTest, HeadIsDecidedWithGetsScopes) {
+    EXPECT_EQ(reason_as("billing-key", "HEAD", org_path(kOrgA, "rooms")), reason_as("billing-key", "GET", org_path(kOrgA, "rooms")));
+}
+
 TEST_F(DecisionTest, TokenSchemeAuthenticatesLikeBearer) {
     const std::string path = org_path(kOrgA, "rooms");
     const Decision d = decide(*policy_, clients_, RequestFacts{"GET", path, "token billing-key", 1});
@@ -310,7 +328,7 @@ TEST_F(DecisionTest, MethodNotAllowedDecisionCarriesTheEndpointButNoRule) {
     ASSERT_EQ(d.reason, Reason::method_not_allowed);
     ASSERT_NE(d.endpoint, nullptr);
     EXPECT_EQ(d.endpoint, endpoint_named("/api/v5/orgs/<organization_id>/rooms"));
-    EXPECT_EQ(d.endpoint->allow, "GET, POST, OPTIONS");
+    EXPECT_EQ(d.endpoint->allow, "GET, HEAD, POST, OPTIONS");
     EXPECT_EQ(d.rule, nullptr);
     EXPECT_EQ(d.organization_id, kOrgB);
     ASSERT_NE(d.client, nullptr);

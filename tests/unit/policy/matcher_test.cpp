@@ -177,10 +177,34 @@ TEST(PolicyCompile, AllowListsMethodsInCatalogueOrder) {
     const auto table = table_of({entry("/a", {"GET", "PUT", "PATCH", "OPTIONS"}), entry("/b", {})});
     const MatchResult a = table->match("/a");
     ASSERT_NE(a.endpoint, nullptr);
-    EXPECT_EQ(a.endpoint->allow, "GET, PUT, PATCH, OPTIONS");
+    EXPECT_EQ(a.endpoint->allow, "GET, HEAD, PUT, PATCH, OPTIONS");
     const MatchResult b = table->match("/b");
     ASSERT_NE(b.endpoint, nullptr);
     EXPECT_EQ(b.endpoint->allow, "");
+}
+
+TEST(PolicyCompile, HeadIsAllowedWhereverGetIsWithGetsScopes) {
+    CatalogueEntry reports = entry("/reports", {"POST", "GET"});
+    reports.methods[1].scopes = kScopeReports;
+    reports.methods[1].scope_names = {"reports"};
+    const auto table = table_of({reports, entry("/write-only", {"POST"})});
+    const Endpoint& endpoint = table->endpoints().at(0);
+    EXPECT_EQ(endpoint.allow, "POST, GET, HEAD");
+    const MethodRule* head = endpoint.find_method("HEAD");
+    ASSERT_NE(head, nullptr);
+    EXPECT_EQ(head->scopes, kScopeReports);
+    EXPECT_EQ(head->scope_names, std::vector<std::string>{"reports"});
+    EXPECT_EQ(table->endpoints().at(1).find_method("HEAD"), nullptr) << "no GET, no HEAD";
+    EXPECT_EQ(table->endpoints().at(1).allow, "POST");
+}
+
+TEST(PolicyCompile, HeadTheCatalogueListsItselfKeepsItsPlaceAndScopes) {
+    CatalogueEntry listed = entry("/x", {"HEAD", "GET"});
+    listed.methods[0].scopes = kScopeUsers;
+    const auto table = table_of({listed});
+    const Endpoint& endpoint = table->endpoints().at(0);
+    EXPECT_EQ(endpoint.allow, "HEAD, GET");
+    EXPECT_EQ(endpoint.find_method("HEAD")->scopes, kScopeUsers);
 }
 
 TEST(PolicyCompile, FindMethodIsExactAndCaseSensitive) {
@@ -207,7 +231,7 @@ TEST(PolicyCompile, SamePatternIsMergedIntoTheFirstPosition) {
     ASSERT_EQ(table->size(), 2u);
     const Endpoint& merged = table->endpoints()[0];
     EXPECT_EQ(merged.pattern, "/a");
-    EXPECT_EQ(merged.allow, "GET, OPTIONS, DELETE");
+    EXPECT_EQ(merged.allow, "GET, HEAD, OPTIONS, DELETE");
     EXPECT_EQ(merged.find_method("GET")->scopes, 0u);  // the first GET is kept
     EXPECT_EQ(table->match("/a/").endpoint, &merged);
     EXPECT_EQ(table->endpoints()[1].pattern, "/b");
@@ -228,7 +252,7 @@ TEST(PolicyCompile, ShippedCatalogueCompilesAndMatches) {
     const MatchResult overview = table->match("/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/overview");
     ASSERT_NE(overview.endpoint, nullptr);
     EXPECT_EQ(overview.organization_id, "7f9e9580-095b-42c7-838c-c04e667b26f7");
-    EXPECT_EQ(overview.endpoint->allow, "GET, OPTIONS");
+    EXPECT_EQ(overview.endpoint->allow, "GET, HEAD, OPTIONS");
     const MethodRule* get = overview.endpoint->find_method("GET");
     ASSERT_NE(get, nullptr);
     EXPECT_EQ(get->scopes, kScopeSettings | kScopeReports);
