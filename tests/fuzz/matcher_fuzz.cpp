@@ -111,6 +111,13 @@ std::vector<RefEndpoint> reference_endpoints(const std::vector<giosg::CatalogueE
                 same->methods.push_back(method.name);
         }
     }
+    // HEAD is allowed wherever GET is (RFC 9110 §9.3.2): right after GET, unless listed already.
+    for (RefEndpoint& endpoint : endpoints) {
+        auto& methods = endpoint.methods;
+        const auto get = std::find(methods.begin(), methods.end(), "GET");
+        if (get != methods.end() && std::find(methods.begin(), methods.end(), "HEAD") == methods.end())
+            methods.insert(get + 1, "HEAD");
+    }
     return endpoints;
 }
 

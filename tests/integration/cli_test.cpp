@@ -325,7 +325,7 @@ TEST_F(Cli, ExplainAllowedRequestPrintsOneJsonDecision) {
     EXPECT_EQ(str(d.at("code")), "ok");
     EXPECT_EQ(str(d.at("pattern")), kOwnedChatsPattern);
     EXPECT_EQ(d.at("required_scopes"), json::parse(R"(["reports"])"));
-    EXPECT_EQ(d.at("allow"), json::parse(R"(["GET", "OPTIONS"])"));
+    EXPECT_EQ(d.at("allow"), json::parse(R"(["GET", "HEAD", "OPTIONS"])"));
 }
 
 TEST_F(Cli, ExplainMethodNotInCatalogueGets405WithAllow) {
@@ -335,7 +335,7 @@ TEST_F(Cli, ExplainMethodNotInCatalogueGets405WithAllow) {
     EXPECT_EQ(d.at("status").as_int64(), 405);
     EXPECT_EQ(str(d.at("code")), "method_not_allowed");
     EXPECT_EQ(str(d.at("pattern")), kOwnedChatsPattern);
-    EXPECT_EQ(d.at("allow"), json::parse(R"(["GET", "OPTIONS"])"));
+    EXPECT_EQ(d.at("allow"), json::parse(R"(["GET", "HEAD", "OPTIONS"])"));
 }
 
 // A method that is not an HTTP token never reaches the policy: serve answers its request 400.
