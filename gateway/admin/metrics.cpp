@@ -88,12 +88,15 @@ std::string Metrics::render() const {
     }
     Histogram::Totals request_totals, upstream_totals;
     std::uint64_t opened = 0, idle_overflow = 0, dropped_headers = 0;
+    std::array<std::uint64_t, 4> rewrite_skipped{};
     for (const auto& s : shards_) {
         s->request_duration.add_to(request_totals);
         s->upstream_duration.add_to(upstream_totals);
         opened += s->upstream_pool.opened.load(std::memory_order_relaxed);
         idle_overflow += s->upstream_pool.idle_overflow.load(std::memory_order_relaxed);
         dropped_headers += s->dropped_headers.load(std::memory_order_relaxed);
+        for (std::size_t r = 0; r < rewrite_skipped.size(); ++r)
+            rewrite_skipped[r] += s->rewrite_skipped[r].load(std::memory_order_relaxed);
     }
     render_histogram(out, "giosg_gateway_request_duration_seconds",
                      "Time from the first byte of a request head to the end of its response.", request_totals);
@@ -119,6 +122,12 @@ std::string Metrics::render() const {
                    "# TYPE giosg_gateway_dropped_headers_total counter\n"
                    "giosg_gateway_dropped_headers_total {}\n",
                    dropped_headers);
+    out.append(
+        "# HELP giosg_gateway_rewrite_skipped_total JSON response bodies passed on without rewriting their "
+        "links, by reason.\n# TYPE giosg_gateway_rewrite_skipped_total counter\n");
+    for (std::size_t r = 0; r < rewrite_skipped.size(); ++r)
+        fmt::format_to(std::back_inserter(out), "giosg_gateway_rewrite_skipped_total{{reason=\"{}\"}} {}\n",
+                       relay::skip_reason_label(static_cast<relay::SkipReason>(r)), rewrite_skipped[r]);
     render_per_worker(out, "giosg_gateway_downstream_connections_accepted_total", "counter",
                       "Client connections accepted, by worker.",
                       [](const MetricsShard& s) { return s.connections_accepted.load(std::memory_order_relaxed); });

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/reason.hpp"
+#include "relay/body_rewrite.hpp"
 #include "upstream/pool_stats.hpp"
 
 namespace giosg {
@@ -53,6 +54,11 @@ public:
     std::atomic<std::uint64_t> connections_closed{0};    // sessions ended
     std::atomic<std::uint64_t> connections_refused{0};   // closed at accept: draining or at the cap
     std::atomic<std::uint64_t> dropped_headers{0};       // request fields with '_' in the name, not forwarded
+    /// JSON bodies passed unchanged although they might hold upstream links, by reason.
+    void count_rewrite_skipped(relay::SkipReason reason) noexcept {
+        rewrite_skipped[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+    }
+    std::array<std::atomic<std::uint64_t>, 4> rewrite_skipped{};  // indexed by relay::SkipReason
 
     [[nodiscard]] std::uint64_t requests(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept;
 

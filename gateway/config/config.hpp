@@ -95,6 +95,7 @@ struct Limits {
     std::size_t max_body_bytes = 10485760;
     std::chrono::milliseconds header_timeout{10000};
     std::chrono::milliseconds idle_timeout{60000};
+    std::size_t max_rewrite_bytes = 8 * 1024 * 1024;  // JSON bodies buffered to rewrite links (§6)
 };
 
 struct Config {
@@ -103,6 +104,7 @@ struct Config {
     HostPort listen;
     std::optional<HostPort> admin_listen;
     unsigned workers = 0;            // 0 = one per CPU core (resolved by the server)
+    std::optional<std::string> public_url;  // "scheme://host[:port]" clients reach the gateway by
     UpstreamConfig upstream;
     std::map<std::string, CredentialConfig> credentials;
     std::vector<ClientConfig> clients;   // in config order

@@ -7,6 +7,7 @@ namespace {
 constexpr std::int64_t kMinHeaderBytes = 1024;
 constexpr std::int64_t kMaxHeaderBytes = 1024 * 1024;
 constexpr std::int64_t kMaxBodyBytes = 1024 * 1024 * 1024;
+constexpr std::int64_t kMaxRewriteBytes = 1024 * 1024 * 1024;  // 0: never buffer to rewrite
 
 }  // namespace
 
@@ -25,6 +26,9 @@ void read_limits(ObjectReader& top, Config& config) {
     }
     if (auto ms = limits->integer("idle_timeout_ms", 1, kMaxTimeoutMs)) {
         result.idle_timeout = std::chrono::milliseconds(*ms);
+    }
+    if (auto bytes = limits->integer("max_rewrite_bytes", 0, kMaxRewriteBytes)) {
+        result.max_rewrite_bytes = static_cast<std::size_t>(*bytes);
     }
     limits->reject_unknown_keys();
 }

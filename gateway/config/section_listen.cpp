@@ -1,4 +1,8 @@
-// "listen", "admin_listen" and "workers": where the gateway accepts connections.
+// "listen", "admin_listen", "workers" and "public_url": where the gateway accepts connections
+// and the origin clients reach it by.
+#include <boost/url/parse.hpp>
+
+#include "common/ascii.hpp"
 #include "config/address.hpp"
 #include "config/sections.hpp"
 
@@ -8,6 +12,31 @@ namespace {
 constexpr std::int64_t kMaxWorkers = 1024;
 
 }  // namespace
+
+// An origin and nothing else: links are rewritten onto it with the upstream's path and query.
+std::optional<std::string> public_origin(std::string_view text, std::string& error) {
+    const auto uri = boost::urls::parse_absolute_uri(text);
+    if (!uri) {
+        error = "must be an absolute URL such as \"https://giosg-gw.corp.example\"";
+        return std::nullopt;
+    }
+    const std::string scheme = ascii_lower(uri->scheme());
+    if (scheme != "http" && scheme != "https") {
+        error = "scheme must be http or https";
+        return std::nullopt;
+    }
+    if (uri->encoded_host().empty() || uri->has_userinfo() || (uri->has_port() && uri->port().empty())) {
+        error = "must name a host (and optionally a port), without user information";
+        return std::nullopt;
+    }
+    if ((!uri->encoded_path().empty() && uri->encoded_path() != "/") || uri->has_query() || uri->has_fragment()) {
+        error = "must be an origin only: no path, query or fragment";
+        return std::nullopt;
+    }
+    std::string origin(text);
+    if (origin.back() == '/') origin.pop_back();
+    return origin;
+}
 
 std::optional<HostPort> host_port(const ObjectReader& reader, std::string_view key, std::string_view text) {
     std::string error;
@@ -33,6 +62,11 @@ void read_listen(ObjectReader& top, Config& config) {
              (listen.host == "0.0.0.0" && !ipv6(admin->host)) ||
              (admin->host == "0.0.0.0" && !ipv6(listen.host)) || (listen.host == "::" && ipv6(admin->host))))
             top.error("admin_listen", "must not be the address of /listen");
+    }
+    if (auto text = top.string("public_url", Need::optional, true)) {
+        std::string error;
+        config.public_url = public_origin(*text, error);
+        if (!config.public_url) top.error("public_url", std::move(error));
     }
     if (auto workers = top.integer("workers", 0, kMaxWorkers)) {
         config.workers = static_cast<unsigned>(*workers);

@@ -57,11 +57,11 @@ std::string_view skip_reason_label(SkipReason reason) noexcept {
     return "unknown";
 }
 
-BodyRewriter::BodyRewriter(ContentCoding coding, Origin upstream, PublicOrigin public_origin,
+BodyRewriter::BodyRewriter(ContentCoding coding, const Origin& upstream, const PublicOrigin& public_origin,
                            std::size_t max_rewrite_bytes)
     : coding_(coding),
-      upstream_(std::move(upstream)),
-      public_origin_(std::move(public_origin)),
+      upstream_(upstream),
+      public_origin_(public_origin),
       max_bytes_(max_rewrite_bytes) {
     if (coding_ == ContentCoding::gzip) inflater_.emplace(max_bytes_);
 }

@@ -37,7 +37,8 @@ std::string_view skip_reason_label(SkipReason reason) noexcept;
 class BodyRewriter {
 public:
     /// `max_rewrite_bytes` bounds both the encoded bytes buffered and the decoded (inflated) size.
-    BodyRewriter(ContentCoding coding, Origin upstream, PublicOrigin public_origin,
+    /// The origins are referred to, not copied: they must outlive the rewriter.
+    BodyRewriter(ContentCoding coding, const Origin& upstream, const PublicOrigin& public_origin,
                  std::size_t max_rewrite_bytes = kDefaultMaxRewriteBytes);
 
     enum class Feed { buffering, skip };
@@ -72,8 +73,8 @@ private:
     Feed skip(SkipReason reason);
 
     ContentCoding coding_;
-    Origin upstream_;
-    PublicOrigin public_origin_;
+    const Origin& upstream_;
+    const PublicOrigin& public_origin_;
     std::size_t max_bytes_;
     std::string encoded_;  // as received
     std::string decoded_;  // gzip only: the inflated text (identity uses encoded_)

@@ -12,7 +12,8 @@ Framing choose_framing(const http::ResponseHead& response, bool complete, int cl
     return client_version_minor >= 1 ? Framing::chunked : Framing::until_close;
 }
 
-void append_client_fields(std::string& out, const http::ResponseHead& response, std::string_view request_id) {
+void append_client_fields(std::string& out, const http::ResponseHead& response, std::string_view request_id,
+                          LinkContext& links, std::string* held_validators) {
     http::append_status_line(out, response.status,
                              response.reason_phrase.empty() ? status_phrase(response.status) : response.reason_phrase);
     for (const auto& field : response.fields) {
@@ -22,6 +23,16 @@ void append_client_fields(std::string& out, const http::ResponseHead& response, 
         if (http::iequals(name, "Content-Length") &&
             (response.body != http::BodyKind::none || response.status == 204))
             continue;
+        if (held_validators != nullptr && (http::iequals(name, "ETag") || http::iequals(name, "Content-MD5"))) {
+            http::append_field(*held_validators, name, field.value);
+            continue;
+        }
+        if (http::iequals(name, "Location") || http::iequals(name, "Content-Location")) {
+            if (const auto rewritten = links.rewrite(field.value)) {
+                http::append_field(out, name, *rewritten);
+                continue;
+            }
+        }
         http::append_field(out, name, field.value);
     }
     http::append_field(out, "X-Request-Id", request_id);

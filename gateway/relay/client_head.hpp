@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "http/head.hpp"
+#include "relay/link_rewrite.hpp"
 
 namespace giosg::relay {
 
@@ -25,8 +26,12 @@ Framing choose_framing(const http::ResponseHead& response, bool complete, int cl
 /// Status line, the upstream's end-to-end fields (not hop-by-hop ones, not those its Connection
 /// lists, not its X-Request-Id, not a Content-Length the gateway replaces) and X-Request-Id.
 /// Without a body (HEAD, 304) the upstream's Content-Length describes the entity and passes,
-/// except on a 204, where RFC 9110 §8.6 forbids it.
-void append_client_fields(std::string& out, const http::ResponseHead& response, std::string_view request_id);
+/// except on a 204, where RFC 9110 §8.6 forbids it. Location and Content-Location on the
+/// upstream's origin are rewritten onto the public one (docs/reference.md §6). With
+/// `held_validators`, ETag and Content-MD5 go there instead of `out`: they describe a body that
+/// may yet be rewritten, and pass (append_held_validators) only if it is not.
+void append_client_fields(std::string& out, const http::ResponseHead& response, std::string_view request_id,
+                          LinkContext& links, std::string* held_validators = nullptr);
 
 /// The framing field, Connection and the blank line. `length` is the body's size for
 /// Framing::content_length.

@@ -34,4 +34,10 @@ std::optional<std::string> rewrite_link(std::string_view value, const Origin& up
     return join(public_origin, split->rest);
 }
 
+std::optional<std::string> LinkContext::rewrite(std::string_view link) {
+    // Cheap test first: only an absolute or network-path link can point at the upstream.
+    if (link.find("//") == std::string_view::npos) return std::nullopt;
+    return rewrite_link(link, upstream_, public_origin());
+}
+
 }  // namespace giosg::relay

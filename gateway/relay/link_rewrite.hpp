@@ -21,4 +21,29 @@ namespace giosg::relay {
 std::optional<std::string> rewrite_link(std::string_view value, const Origin& upstream,
                                         const PublicOrigin& public_origin);
 
+/// The origins one response's links are judged by: the upstream's, and the public one clients
+/// reach the gateway by — the configured public_url, else the listener's scheme and the request's
+/// Host — made only when a link needs it, so a response without upstream links costs nothing.
+class LinkContext {
+public:
+    LinkContext(const Origin& upstream, const std::optional<PublicOrigin>& configured,
+                std::string_view listener_scheme, std::optional<std::string_view> host) noexcept
+        : upstream_(upstream), configured_(configured), listener_scheme_(listener_scheme), host_(host) {}
+
+    [[nodiscard]] const Origin& upstream() const noexcept { return upstream_; }
+    const PublicOrigin& public_origin() {
+        if (!public_) public_ = choose_public_origin(configured_, listener_scheme_, host_);
+        return *public_;
+    }
+    /// rewrite_link against these origins.
+    std::optional<std::string> rewrite(std::string_view link);
+
+private:
+    const Origin& upstream_;
+    const std::optional<PublicOrigin>& configured_;
+    std::string_view listener_scheme_;
+    std::optional<std::string_view> host_;
+    std::optional<PublicOrigin> public_;
+};
+
 }  // namespace giosg::relay

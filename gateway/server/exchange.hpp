@@ -29,6 +29,8 @@ struct Exchange {
     http::RequestId id;
     std::string method;            // copies: the head's bytes are gone once the body is read
     std::string path;
+    std::string host;              // the Host field as sent, for links onto the gateway (relay)
+    bool has_host = false;
     std::size_t head_bytes = 0;
     int version_minor = 1;
     http::BodyKind body_kind = http::BodyKind::none;
@@ -56,11 +58,14 @@ struct Exchange {
     void reset() {
         std::string kept_method = std::move(method);
         std::string kept_path = std::move(path);
+        std::string kept_host = std::move(host);
         *this = Exchange{};
         method = std::move(kept_method);
         method.clear();
         path = std::move(kept_path);
         path.clear();
+        host = std::move(kept_host);
+        host.clear();
     }
     [[nodiscard]] bool head_request() const noexcept { return method == "HEAD"; }
     [[nodiscard]] double elapsed_ms() const noexcept {

@@ -7,6 +7,7 @@
 #include "common/format.hpp"
 #include "http/error_response.hpp"
 #include "net/peek.hpp"
+#include "relay/body_rewrite.hpp"
 #include "relay/client_head.hpp"
 #include "server/session.hpp"
 
@@ -16,6 +17,28 @@ using net::error_code;
 
 namespace {
 constexpr std::size_t kPrebufferBytes = 65536;   // responses up to this size are checked whole
+
+struct JsonRewrite {
+    std::optional<relay::ContentCoding> coding;  // set: read the body whole and rewrite its links
+    std::optional<relay::SkipReason> skipped;    // a JSON body that cannot be rewritten, and why
+};
+
+// Whether the upstream's answer is a JSON body whose links the relay rewrites: only JSON
+// (application/json or +json) in identity or gzip coding, never the body-less answers.
+JsonRewrite json_body_to_rewrite(const Exchange& ex, const http::ResponseHead& response, std::size_t max_bytes) {
+    JsonRewrite result;
+    if (ex.head_request() || response.body == http::BodyKind::none || max_bytes == 0) return result;
+    std::optional<std::string_view> content_type;
+    std::optional<std::string_view> content_encoding;
+    for (const auto& field : response.fields) {
+        if (http::iequals(field.name, "Content-Type")) content_type = field.value;
+        else if (http::iequals(field.name, "Content-Encoding")) content_encoding = field.value;
+    }
+    if (!content_type || !relay::is_json_media_type(*content_type)) return result;
+    result.coding = relay::parse_content_coding(content_encoding);
+    if (!result.coding) result.skipped = relay::SkipReason::unsupported_encoding;
+    return result;
+}
 constexpr double kClientGoneCheckAfterMs = 10;   // after a slower answer: is the client still there?
 }  // namespace
 
@@ -25,19 +48,54 @@ asio::awaitable<bool> Session::relay_response(Exchange& ex, upstream::ForwardOut
     auto& connection = forwarded.connection;
     ex.upstream_status = response.status;
 
+    // Links onto the upstream's origin would send clients, with their internal key, straight to
+    // giosg: Location headers and JSON `next`/`previous` are rewritten (docs/reference.md §6).
+    const Snapshot& snap = *ex.snapshot;
+    relay::LinkContext links(snap.upstream_origin, snap.public_origin, "http",
+                             ex.has_host ? std::optional<std::string_view>(ex.host) : std::nullopt);
+    const auto rewrite = json_body_to_rewrite(ex, response, limits.max_rewrite_bytes);
+    if (rewrite.skipped) worker_.metrics.count_rewrite_skipped(*rewrite.skipped);
+
     // The client's response head, minus framing: copy now, the head's bytes move once the body is read.
     auto& head_out = upstream_head_;  // the request head has been sent; reuse its buffer
     head_out.clear();
-    relay::append_client_fields(head_out, response, ex.id.view());
+    std::string& held_validators = out_;
+    held_validators.clear();
+    relay::append_client_fields(head_out, response, ex.id.view(), links,
+                                rewrite.coding ? &held_validators : nullptr);
     connection->buffer().consume(forwarded.head_bytes);
 
-    // Read up to kPrebufferBytes before answering: a response that breaks off within them still
-    // becomes a clean 502 instead of a truncated 200.
     net::BodyReader reader(*connection, connection->buffer(), response.body, response.content_length);
     body_.clear();
-    while (!reader.done() && reader.error() == net::BodyError::none && body_.size() < kPrebufferBytes) {
-        connection->expires_after(limits.idle_timeout);
-        body_.append(co_await reader.next());
+    bool rewritten = false;
+    if (rewrite.coding) {
+        // A JSON body is read whole (bounded by max_rewrite_bytes) to rewrite its links; past the
+        // bound, or when it is not valid JSON, what was read goes out unchanged and the rest streams.
+        relay::BodyRewriter rewriter(*rewrite.coding, links.upstream(), links.public_origin(), limits.max_rewrite_bytes);
+        bool gave_up = false;
+        while (!reader.done() && reader.error() == net::BodyError::none) {
+            connection->expires_after(limits.idle_timeout);
+            if (rewriter.feed(co_await reader.next()) == relay::BodyRewriter::Feed::skip) {
+                gave_up = true;
+                break;
+            }
+        }
+        if (gave_up) {
+            worker_.metrics.count_rewrite_skipped(*rewriter.skip_reason());
+            body_ = rewriter.take_buffered();
+        } else if (reader.error() == net::BodyError::none) {
+            auto result = rewriter.finish();
+            if (result.skipped) worker_.metrics.count_rewrite_skipped(*result.skipped);
+            rewritten = result.changed;
+            body_ = std::move(result.body);
+        }
+    } else {
+        // Read up to kPrebufferBytes before answering: a response that breaks off within them still
+        // becomes a clean 502 instead of a truncated 200.
+        while (!reader.done() && reader.error() == net::BodyError::none && body_.size() < kPrebufferBytes) {
+            connection->expires_after(limits.idle_timeout);
+            body_.append(co_await reader.next());
+        }
     }
     if (reader.error() != net::BodyError::none) {
         connection->close();
@@ -45,6 +103,8 @@ asio::awaitable<bool> Session::relay_response(Exchange& ex, upstream::ForwardOut
         const auto reason = reader.io_error() == boost::beast::error::timeout ? Reason::upstream_timeout : Reason::upstream_unavailable;
         co_return co_await respond_error(ex, reason, {}, !ex.client_keep_alive);
     }
+    // ETag and Content-MD5 describe the upstream's bytes: they pass only with those bytes.
+    if (!rewritten) head_out.append(held_validators);
 
     const bool complete = reader.done();
     const auto framing = relay::choose_framing(response, complete, ex.version_minor);

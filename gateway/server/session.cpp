@@ -92,6 +92,10 @@ asio::awaitable<bool> Session::handle(Exchange& ex) {
     if (const auto id = head.find("X-Request-Id"); id && head.count("X-Request-Id") == 1 && http::valid_request_id(*id))
         ex.id.assign(*id);
     ex.method.assign(head.method);
+    if (const auto host = head.find("Host")) {
+        ex.host.assign(*host);
+        ex.has_host = true;
+    }
     ex.version_minor = head.version_minor;
     ex.client_keep_alive = head.keep_alive;
     const auto target = http::parse_target(head.target);

@@ -17,6 +17,8 @@ std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> conf
         line.append("\r\n");
         snapshot->upstream_authorization.emplace_back(std::move(line));
     }
+    if (auto origin = relay::parse_origin(config->upstream.url.origin)) snapshot->upstream_origin = std::move(*origin);
+    if (config->public_url) snapshot->public_origin = relay::PublicOrigin::from_public_url(*config->public_url);
     snapshot->config = std::move(config);
     snapshot->policy = std::move(policy);
     snapshot->policy_origin = std::move(policy_origin);

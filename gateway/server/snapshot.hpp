@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "identity/client_table.hpp"
 #include "policy/catalogue.hpp"
+#include "relay/origin.hpp"
 
 namespace giosg {
 
@@ -20,6 +21,10 @@ struct Snapshot {
     /// Per client index: the complete "Authorization: Token <server token>\r\n" line sent upstream.
     std::vector<Secret> upstream_authorization;
     std::string policy_origin;   // where the policy came from, for logs ("upstream", "file ...")
+    // The origins response links are judged by (docs/reference.md §6): links on the upstream's
+    // are rewritten onto public_url, or, without one, onto the listener's scheme and the Host.
+    relay::Origin upstream_origin;
+    std::optional<relay::PublicOrigin> public_origin;
 };
 
 /// Builds a snapshot; every client's credential must be present in `credentials`

@@ -105,6 +105,7 @@ Harness::Harness(HarnessOptions options) : options_(std::move(options)) {
         mo.catalogue_file = catalogue;
         mo.page_size = options_.page_size;
         mo.expected_token = kUpstreamToken;
+        mo.list_pages = options_.mock_list_pages;
         if (options_.tls) {
             make_test_certificates(dir_);
             mo.host = "127.0.0.1";
@@ -126,6 +127,7 @@ Harness::Harness(HarnessOptions options) : options_(std::move(options)) {
     cfg << "// written by the integration-test harness\n{\n"
         << "  \"listen\": \"127.0.0.1:0\",\n"
         << "  \"workers\": " << options_.workers << ",\n"
+        << (options_.top_json.empty() ? "" : "  " + options_.top_json + ",\n")
         << "  \"upstream\": {" << ca_member << " \"url\": " << json_string(upstream_url)
         << (options_.upstream_json.empty() ? "" : ", " + options_.upstream_json) << "},\n"
         << "  \"credentials\": {\"giosg\": {\"token_file\": \"upstream.token\"}},\n"

@@ -43,10 +43,12 @@ inline constexpr const char* kKeyNoScope = "key-noscope-77c3e1";
 struct HarnessOptions {
     unsigned workers = 1;
     std::size_t page_size = 25;
+    std::size_t mock_list_pages = 3;          // pages of the mock's paged teams list
     std::string policy_source = "upstream";   // "upstream" | "file"
     bool policy_file = true;                  // configure the bundled snapshot as policy.file
     std::string policy_file_path;             // override the snapshot path
     std::string limits_json;                  // extra members of "limits", e.g. R"("header_timeout_ms": 300)"
+    std::string top_json;                     // extra top-level members, e.g. R"("public_url": "https://gw")"
     std::string upstream_json;                // extra members of "upstream", e.g. R"("timeout_ms": 300)"
     std::optional<std::string> upstream_url;  // default: the mock's origin
     bool tls = false;                         // serve the mock over TLS with a generated CA

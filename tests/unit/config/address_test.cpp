@@ -181,3 +181,39 @@ TEST(ParseConfig, BadUpstreamUrlIsReportedAtUpstreamUrl) {
 
 }  // namespace
 }  // namespace giosg
+
+namespace giosg {
+namespace {
+
+using namespace config_test;
+
+TEST(ParseConfig, PublicUrlIsAnOriginWithoutTrailingSlash) {
+    EXPECT_FALSE(parsed_after([](json::object&) {}).public_url.has_value());
+    EXPECT_EQ(parsed_after([](json::object& c) { c["public_url"] = "https://giosg-gw.corp.example/"; }).public_url,
+              "https://giosg-gw.corp.example");
+    EXPECT_EQ(parsed_after([](json::object& c) { c["public_url"] = "http://10.0.0.5:8080"; }).public_url,
+              "http://10.0.0.5:8080");
+}
+
+TEST(ParseConfig, PublicUrlThatIsNotAnOriginNamesItsPath) {
+    const auto error_for = [](const char* text) {
+        return errors_after([&](json::object& c) { c["public_url"] = text; });
+    };
+    EXPECT_THAT(error_for("ftp://gw"), ElementsAre("/public_url: scheme must be http or https"));
+    EXPECT_THAT(error_for("https://gw/api"), ElementsAre("/public_url: must be an origin only: no path, query or fragment"));
+    EXPECT_THAT(error_for("https://gw?x=1"), ElementsAre("/public_url: must be an origin only: no path, query or fragment"));
+    EXPECT_THAT(error_for("https://user:pw@gw"),
+                ElementsAre("/public_url: must name a host (and optionally a port), without user information"));
+    EXPECT_THAT(error_for("gw.example"),
+                ElementsAre("/public_url: must be an absolute URL such as \"https://giosg-gw.corp.example\""));
+}
+
+TEST(ParseConfig, MaxRewriteBytesDefaultsTo8MiBAndMayBeZero) {
+    EXPECT_EQ(parsed_after([](json::object&) {}).limits.max_rewrite_bytes, 8u * 1024 * 1024);
+    EXPECT_EQ(parsed_after([](json::object& c) { c["limits"] = {{"max_rewrite_bytes", 0}}; }).limits.max_rewrite_bytes, 0u);
+    EXPECT_THAT(errors_after([](json::object& c) { c["limits"] = {{"max_rewrite_bytes", -1}}; }),
+                ElementsAre(::testing::HasSubstr("/limits/max_rewrite_bytes")));
+}
+
+}  // namespace
+}  // namespace giosg

@@ -8,6 +8,14 @@
 namespace giosg::relay {
 namespace {
 
+// Links are judged against an upstream at https://service.giosg.com; the gateway is reached as
+// http://gw.internal:8080 (the Host fallback).
+struct Links {
+    Origin upstream = *parse_origin("https://service.giosg.com");
+    std::optional<PublicOrigin> configured;
+    LinkContext context{upstream, configured, "http", std::string_view("gw.internal:8080")};
+};
+
 // The head's fields are views into `raw`, so every raw head here outlives its parse.
 http::ResponseHead parse(const std::string& raw, bool head_request = false) {
     http::ResponseHead head;
@@ -22,26 +30,57 @@ TEST(ClientHead, HopByHopConnectionListedAndUpstreamRequestIdFieldsDoNotPass) {
         "X-Secret: 1\r\nKeep-Alive: timeout=5\r\nX-Request-Id: upstream-id\r\nContent-Length: 2\r\n\r\n";
     const auto response = parse(raw);
     std::string out;
-    append_client_fields(out, response, "rid");
+    Links links;
+    append_client_fields(out, response, "rid", links.context);
     EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Request-Id: rid\r\n");
 }
 
 TEST(ClientHead, HeadAnswerKeepsTheEntitysContentLengthButA204DropsIt) {
     const std::string head_answer = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n";
     const std::string no_content = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n";
+    Links links;
     std::string out;
-    append_client_fields(out, parse(head_answer, true), "r");
+    append_client_fields(out, parse(head_answer, true), "r", links.context);
     EXPECT_NE(out.find("Content-Length: 42\r\n"), std::string::npos);
     out.clear();
-    append_client_fields(out, parse(no_content), "r");
+    append_client_fields(out, parse(no_content), "r", links.context);
     EXPECT_EQ(out.find("Content-Length"), std::string::npos);
 }
 
 TEST(ClientHead, MissingReasonPhraseGetsTheStandardOne) {
     const std::string raw = "HTTP/1.1 404 \r\nContent-Length: 0\r\n\r\n";
+    Links links;
     std::string out;
-    append_client_fields(out, parse(raw), "r");
+    append_client_fields(out, parse(raw), "r", links.context);
     EXPECT_EQ(out.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u);
+}
+
+TEST(ClientHead, LocationOnTheUpstreamOriginIsRewrittenOthersPass) {
+    const std::string raw =
+        "HTTP/1.1 201 Created\r\nLocation: https://service.giosg.com/api/v5/orgs/o/teams/7?x=1\r\n"
+        "Content-Location: https://elsewhere.example/a\r\nLink: <https://service.giosg.com/x>\r\n"
+        "Content-Length: 0\r\n\r\n";
+    Links links;
+    std::string out;
+    append_client_fields(out, parse(raw), "r", links.context);
+    EXPECT_NE(out.find("\r\nLocation: http://gw.internal:8080/api/v5/orgs/o/teams/7?x=1\r\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\r\nContent-Location: https://elsewhere.example/a\r\n"), std::string::npos);
+    EXPECT_NE(out.find("\r\nLink: <https://service.giosg.com/x>\r\n"), std::string::npos) << "only the two named fields";
+}
+
+TEST(ClientHead, ValidatorsAreHeldAsideWhileTheBodyMayBeRewritten) {
+    const std::string raw =
+        "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nContent-MD5: abc=\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2\r\n\r\n";
+    Links links;
+    std::string out;
+    std::string held;
+    append_client_fields(out, parse(raw), "r", links.context, &held);
+    EXPECT_EQ(out.find("ETag"), std::string::npos);
+    EXPECT_EQ(held, "ETag: \"v1\"\r\nContent-MD5: abc=\r\n");
+    std::string passed;
+    append_client_fields(passed, parse(raw), "r", links.context);
+    EXPECT_NE(passed.find("ETag: \"v1\"\r\n"), std::string::npos);
 }
 
 TEST(ClientHead, FramingFollowsWhatIsInHandAndTheClientsVersion) {
