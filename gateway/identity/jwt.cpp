@@ -345,7 +345,8 @@ JwtVerdict JwtVerifier::verify(std::string_view token, std::chrono::system_clock
         verdict.ok = true;
         verdict.subject.assign(sub->data(), sub->size());
         // Seconds past the epoch to a time point, bounded so that a far-future exp cannot overflow.
-        const double until_s = std::min(*exp + leeway, 253402300799.0);  // 9999-12-31T23:59:59Z
+        // (system_clock counts nanoseconds in 64 bits: it ends in 2262.)
+        const double until_s = std::min(*exp + leeway, 4102444800.0);  // 2100-01-01T00:00:00Z
         verdict.valid_until = std::chrono::system_clock::time_point(
             std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(until_s)));
         return verdict;

@@ -56,6 +56,8 @@ struct HarnessOptions {
     std::chrono::milliseconds drain{5000};    // how long stop() lets requests in flight finish
     std::string audit_json;                   // extra members of "audit", e.g. R"("fsync": "always")"
     std::string audit_path;                   // audit.path; empty: "audit.jsonl" in the harness folder
+    std::string clients_json;                 // extra entries of "clients", e.g. R"("jwt-only": {...})"
+    std::string top_json;                     // extra top-level members, e.g. R"("jwt": {...})"
     /// While it holds a non-zero errno, every audit write fails with it (AuditWriter's test seam).
     std::shared_ptr<std::atomic<int>> inject_audit_errno;
 };
