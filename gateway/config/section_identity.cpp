@@ -19,6 +19,13 @@ bool digits(std::string_view text, std::size_t from, std::size_t count, int& val
     return true;
 }
 
+/// An all-zero digest stands for "no key_sha256" in ClientConfig; it is no key's hash anyway.
+std::optional<KeyDigest> key_digest(std::string_view text) noexcept {
+    auto digest = parse_key_digest(text);
+    if (digest && *digest == KeyDigest{}) return std::nullopt;
+    return digest;
+}
+
 }  // namespace
 
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
@@ -101,7 +108,7 @@ void read_client_identity(ObjectReader& entry, ClientConfig& client, KeyOwners& 
         if (!inserted) at.error(key, "same key as " + owner->second);
     };
     if (auto text = entry.string("key_sha256")) {
-        if (auto digest = parse_key_digest(*text)) {
+        if (auto digest = key_digest(*text)) {
             client.key_sha256 = *digest;
             claim(entry, *digest, "key_sha256", "client " + json_quoted(client.name));
         } else {
@@ -130,7 +137,7 @@ void read_client_identity(ObjectReader& entry, ClientConfig& client, KeyOwners& 
                 ok = false;
             }
             if (auto text = key_entry->string("sha256", Need::required)) {
-                if (auto digest = parse_key_digest(*text)) {
+                if (auto digest = key_digest(*text)) {
                     key.sha256 = *digest;
                     claim(*key_entry, *digest, "sha256", "key " + json_quoted(key.id) + " of client " + json_quoted(client.name));
                 } else {

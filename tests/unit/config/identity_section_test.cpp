@@ -105,3 +105,20 @@ TEST(IdentityConfig, Rfc3339) {
 
 }  // namespace
 }  // namespace giosg
+
+namespace giosg {
+namespace {
+
+using namespace config_test;
+
+TEST(IdentityConfig, AllZeroDigestIsNoKey) {
+    EXPECT_THAT(errors_after([](json::object& c) { billing(c)["key_sha256"] = digest_of('0'); }),
+                ElementsAre(HasSubstr("/clients/billing/key_sha256: must be")));
+    EXPECT_THAT(errors_after([](json::object& c) {
+                    billing(c)["keys"] = json::array{json::object{{"id", "z"}, {"sha256", digest_of('0')}}};
+                }),
+                ElementsAre(HasSubstr("/clients/billing/keys/0/sha256: must be")));
+}
+
+}  // namespace
+}  // namespace giosg
