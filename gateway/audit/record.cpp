@@ -90,6 +90,19 @@ void append_audit_json(const AuditRecord& r, std::string& out) {
         out.append(",\"dropped_headers\":");
         append_uint(out, r.dropped_headers);
     }
+    if (!r.identity_kind.empty()) {
+        out.append(",\"identity\":\"");
+        append_json_escaped(r.identity_kind, out);
+        if (!r.identity_id.empty()) {
+            out.push_back(':');
+            append_json_escaped(r.identity_id, out);
+        }
+        out.push_back('"');
+    }
+    if (!r.auth_error.empty()) {
+        out.append(",\"auth_error\":");
+        append_string(r.auth_error, out);
+    }
     out.append("}\n");
 }
 

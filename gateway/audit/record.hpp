@@ -30,6 +30,11 @@ struct AuditRecord {
     double duration_ms = 0;
     std::optional<double> upstream_ms;
     std::uint32_t dropped_headers = 0;           // '_' request fields not forwarded; written when > 0
+    // How the client was identified (CONTRACT §7), written when `identity_kind` is not empty:
+    // "identity": "<kind>" or "<kind>:<id>" ("key:2026-q4", "key", "jwt").
+    std::string_view identity_kind;
+    std::string_view identity_id;
+    std::string_view auth_error;                 // why authentication failed; written when not empty
 };
 
 /// Appends the record as one JSON object followed by '\n'.

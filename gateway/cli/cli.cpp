@@ -27,6 +27,7 @@ Usage:
                                            fetch the live catalogue (GET /api/v5/endpoints, all pages)
   giosg-gateway policy diff OLD NEW        compare two catalogues (exit 0 same, 1 different, 2 unreadable)
   giosg-gateway hash-key                   read a client key on stdin, print sha256:<hex> for the config
+  giosg-gateway gen-key                    print a new random client key and its sha256, as JSON
 )" + std::string(audit_usage()) + R"(  giosg-gateway --help | --version
 
 Exit codes: 0 success, 1 invalid input or failure, 2 usage error; audit verify: 3 intact but for a torn last line.
@@ -71,7 +72,7 @@ int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream
     // `COMMAND --help` (also after other arguments) shows the usage, unless it is an option's
     // value; after an unknown command it is a usage error like any other.
     const bool known_command = cmd == "serve" || cmd == "check" || cmd == "explain" || cmd == "policy" ||
-                               cmd == "audit" || cmd == "hash-key" || cmd.rfind("--", 0) == 0;
+                               cmd == "audit" || cmd == "hash-key" || cmd == "gen-key" || cmd.rfind("--", 0) == 0;
     for (std::size_t i = 2; known_command && i < args.size(); ++i) {
         const bool is_value = std::find(kValueOptions.begin(), kValueOptions.end(), args[i - 1]) != kValueOptions.end() ||
                               (args[i - 1] == "--public-key" && cmd == "audit");
@@ -97,6 +98,11 @@ int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream
         if (why = parse(2, a); !why.empty()) return usage_error(err, why);
         if (why = check_shape(a, {}, 0); !why.empty()) return usage_error(err, why);
         return cmd_hash_key(in, out, err);
+    }
+    if (cmd == "gen-key") {
+        if (why = parse(2, a); !why.empty()) return usage_error(err, why);
+        if (why = check_shape(a, {}, 0); !why.empty()) return usage_error(err, why);
+        return cmd_gen_key(out, err);
     }
     if (cmd == "policy") {
         if (args.size() < 3) return usage_error(err, "policy needs a subcommand: fetch or diff");

@@ -30,6 +30,8 @@ std::optional<Loaded> load_everything(const std::string& file, std::ostream& err
 int cmd_check(const Args& a, std::ostream& out, std::ostream& err);
 int cmd_explain(const Args& a, std::ostream& out, std::ostream& err);
 int cmd_hash_key(std::istream& in, std::ostream& out, std::ostream& err);
+/// Prints {"key": <256 random bits, base64url>, "key_sha256": "sha256:<hex>"}.
+int cmd_gen_key(std::ostream& out, std::ostream& err);
 int cmd_policy_fetch(const Args& a, std::ostream& out, std::ostream& err);
 int cmd_policy_diff(const Args& a, std::ostream& out, std::ostream& err);
 int cmd_serve(const Args& a, std::ostream& err);

@@ -1,5 +1,9 @@
 // check, explain, hash-key, policy fetch, policy diff: the commands that answer and exit.
 #include <boost/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <array>
 
 #include <algorithm>
 #include <filesystem>
@@ -10,6 +14,8 @@
 #include "audit/signing.hpp"
 #include "audit/writer.hpp"
 #include "identity/client_table.hpp"
+#include "identity/jwt.hpp"
+#include "common/base64url.hpp"
 #include "common/sha256.hpp"
 #include "cli/commands.hpp"
 #include "http/chars.hpp"
@@ -21,6 +27,8 @@
 namespace giosg::cli {
 
 namespace {
+
+constexpr std::size_t kMinKeyLength = 32;  // a shorter key is guessable, whatever its alphabet
 
 boost::json::array string_array(const std::vector<std::string>& v) {
     boost::json::array a;
@@ -66,6 +74,13 @@ std::optional<Loaded> load_everything(const std::string& file, std::ostream& err
     if (!audit.to_stdout) {
         if (auto problem = audit_path_problem(audit.path)) {
             err << "/audit/path: " << *problem << "\n";
+            problems = true;
+        }
+    }
+    if (const auto& jwt = loaded.config->jwt) {
+        std::string error;
+        if (!Jwks::load(jwt->jwks_file, error)) {
+            err << "/jwt/jwks_file: " << error << "\n";
             problems = true;
         }
     }
@@ -149,8 +164,25 @@ int cmd_hash_key(std::istream& in, std::ostream& out, std::ostream& err) {
         err << "giosg-gateway: hash-key: no key on stdin\n";
         return 1;
     }
+    if (key.size() < kMinKeyLength)
+        err << "giosg-gateway: hash-key: warning: the key is shorter than " << kMinKeyLength
+            << " characters; use gen-key for a 256-bit key\n";
     out << format_key_digest(sha256(key)) << "\n";
-    std::fill(key.begin(), key.end(), '\0');
+    OPENSSL_cleanse(key.data(), key.size());
+    return 0;
+}
+
+int cmd_gen_key(std::ostream& out, std::ostream& err) {
+    std::array<std::uint8_t, 32> random{};
+    if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
+        err << "giosg-gateway: gen-key: no random bytes from OpenSSL\n";
+        return 1;
+    }
+    std::string key;
+    base64url_append(random, key);
+    OPENSSL_cleanse(random.data(), random.size());
+    out << "{\"key\": \"" << key << "\", \"key_sha256\": \"" << format_key_digest(sha256(key)) << "\"}\n";
+    OPENSSL_cleanse(key.data(), key.size());
     return 0;
 }
 

@@ -49,9 +49,30 @@ struct CredentialConfig {
     std::filesystem::path file;      // for Source::file; absolute after loading
 };
 
+// ---- identities (CONTRACT §7; section_identity.cpp) ------------------------------------------
+
+/// One of a client's internal keys ("keys": [{id, sha256, not_after}]).
+struct ClientKey {
+    std::string id;                                                  // audited as "key:<id>"
+    KeyDigest sha256{};
+    std::optional<std::chrono::system_clock::time_point> not_after;  // refused from this instant on
+};
+
+/// "jwt": bearer tokens of an identity provider, verified against a JWKS file.
+struct JwtConfig {
+    std::string issuer;
+    std::string audience;
+    std::filesystem::path jwks_file;   // absolute after loading
+    std::chrono::seconds leeway{60};   // "leeway_s", for exp and nbf
+};
+
+// ---- end of identities -------------------------------------------------------------------------
+
 struct ClientConfig {
     std::string name;
-    KeyDigest key_sha256{};
+    KeyDigest key_sha256{};                   // the "key_sha256" shorthand; all zero when absent
+    std::vector<ClientKey> keys;              // "keys", with ids and expiry
+    std::optional<std::string> jwt_subject;   // the JWT "sub" that names this client
     std::string credential;
     ScopeSet scopes = 0;
     std::vector<std::string> scope_names;     // as configured, for `check`/`explain`
@@ -111,6 +132,7 @@ struct Config {
     PolicyConfig policy;
     AuditConfig audit;
     Limits limits;
+    std::optional<JwtConfig> jwt;    // CONTRACT §7
 };
 
 using ConfigError = PathError;

@@ -87,7 +87,8 @@ void read_clients(ObjectReader& top, const CredentialNames& credentials, Config&
     }
     ErrorList& errors = top.errors();
     if (clients->empty()) top.error("clients", "must have at least one entry");
-    std::map<KeyDigest, std::string> owner_of_key;
+    KeyOwners owner_of_key;
+    std::set<std::string, std::less<>> keyless;
     for (const auto& member : *clients) {
         ClientConfig client;
         client.name.assign(member.key().data(), member.key().size());
@@ -96,15 +97,10 @@ void read_clients(ObjectReader& top, const CredentialNames& credentials, Config&
         auto entry = ObjectReader::open(member.value(), std::move(entry_path), errors);
         if (!entry) continue;
 
-        if (auto text = entry->string("key_sha256", Need::required)) {
-            if (auto digest = parse_key_digest(*text)) {
-                client.key_sha256 = *digest;
-                auto [owner, inserted] = owner_of_key.emplace(*digest, client.name);
-                if (!inserted) entry->error("key_sha256", "same key as client " + json_quoted(owner->second));
-            } else {
-                entry->error("key_sha256", "must be \"sha256:\" followed by 64 hex digits (see hash-key)");
-            }
-        }
+        const bool presents_identity =
+            entry->has_non_null("key_sha256") || entry->has_non_null("keys") || entry->has_non_null("jwt_subject");
+        read_client_identity(*entry, client, owner_of_key);
+        if (!presents_identity) keyless.insert(client.name);
         if (auto credential = credentials.reference(*entry, "credential", Need::required)) {
             client.credential = std::move(*credential);
         }
@@ -113,6 +109,7 @@ void read_clients(ObjectReader& top, const CredentialNames& credentials, Config&
         entry->reject_unknown_keys();
         config.clients.push_back(std::move(client));
     }
+    check_identities(top, config, keyless);
 }
 
 }  // namespace giosg::config_detail

@@ -3,7 +3,9 @@
 // top-level object, fills its part of Config and reports problems into the reader's error list;
 // parse_config() calls them in document order. Internal to the config library.
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -59,5 +61,18 @@ void read_policy(ObjectReader& top, const CredentialNames& credentials, Config& 
 /// "audit", its "syslog" included.
 void read_audit(ObjectReader& top, Config& config);
 void read_limits(ObjectReader& top, Config& config);
+
+// ---- identities (CONTRACT §7; section_identity.cpp) ------------------------------------------
+/// Who already uses a key digest ("client \"billing\"", "key \"q4\" of client \"billing\"").
+using KeyOwners = std::map<KeyDigest, std::string>;
+/// "jwt"; read before "clients", whose jwt_subject needs it.
+void read_jwt(ObjectReader& top, Config& config);
+/// A client's "key_sha256", "keys" and "jwt_subject".
+void read_client_identity(ObjectReader& entry, ClientConfig& client, KeyOwners& owners);
+/// After "clients": every client has an identity (`keyless` names those without), subjects are
+/// unique and have a "jwt" section.
+void check_identities(ObjectReader& top, const Config& config, const std::set<std::string, std::less<>>& keyless);
+/// RFC 3339 date-time ("2027-01-01T00:00:00Z", fractions and offsets allowed).
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 
 }  // namespace giosg::config_detail

@@ -1,9 +1,21 @@
 #include "identity/client_table.hpp"
 
+#include <atomic>
+
 #include "common/ascii.hpp"
 #include "common/sha256.hpp"
 
 namespace giosg {
+
+namespace {
+std::atomic<std::uint64_t> g_generations{0};
+
+bool is_zero(const KeyDigest& digest) noexcept {
+    for (const auto byte : digest)
+        if (byte != 0) return false;
+    return true;
+}
+}  // namespace
 
 std::string_view extract_client_key(std::string_view authorization) noexcept {
     const auto space = authorization.find(' ');
@@ -17,37 +29,60 @@ std::string_view extract_client_key(std::string_view authorization) noexcept {
     return key;
 }
 
-ClientTable::ClientTable(std::vector<ClientConfig> clients) : clients_(std::move(clients)) {}
-
-AuthResult ClientTable::authenticate(std::string_view authorization,
-                                     std::size_t authorization_count) const noexcept {
-    AuthResult result;
-    if (authorization_count != 1) return result;  // none, or ambiguous: never guess which one counts
-    const auto key = extract_client_key(authorization);
-    if (key.empty()) return result;
-    const KeyDigest digest = sha256(key);
-    const ClientConfig* found = nullptr;
-    std::size_t found_index = 0;
+ClientTable::ClientTable(std::vector<ClientConfig> clients, std::shared_ptr<const JwtVerifier> jwt)
+    : clients_(std::move(clients)), jwt_(std::move(jwt)), generation_(++g_generations) {
     for (std::size_t i = 0; i < clients_.size(); ++i) {
+        const auto client = static_cast<std::uint32_t>(i);
+        if (!is_zero(clients_[i].key_sha256)) keys_.push_back(KeyEntry{clients_[i].key_sha256, client, -1});
+        for (std::size_t k = 0; k < clients_[i].keys.size(); ++k)
+            keys_.push_back(KeyEntry{clients_[i].keys[k].sha256, client, static_cast<std::int32_t>(k)});
+    }
+}
+
+AuthResult ClientTable::find_key(const KeyDigest& digest, std::chrono::system_clock::time_point now) const noexcept {
+    AuthResult result;
+    const KeyEntry* found = nullptr;
+    for (const auto& entry : keys_) {
         // No early exit: the loop's duration does not depend on where (or whether) it matches.
-        const bool equal = digest_equal(digest, clients_[i].key_sha256);
-        if (equal && found == nullptr) {
-            found = &clients_[i];
-            found_index = i;
-        }
+        const bool equal = digest_equal(digest, entry.digest);
+        if (equal && found == nullptr) found = &entry;
     }
-    if (found != nullptr) {
-        result.reason = Reason::ok;
-        result.client = found;
-        result.client_index = found_index;
+    if (found == nullptr) return result;
+    const ClientConfig& client = clients_[found->client];
+    const ClientKey* key = found->key < 0 ? nullptr : &client.keys[static_cast<std::size_t>(found->key)];
+    if (key != nullptr && key->not_after && now >= *key->not_after) {
+        result.expired = true;
+        return result;
     }
+    result.reason = Reason::ok;
+    result.client = &client;
+    result.client_index = found->client;
+    result.key = key;
     return result;
+}
+
+AuthResult ClientTable::authenticate(std::string_view authorization, std::size_t authorization_count,
+                                     std::chrono::system_clock::time_point now) const noexcept {
+    if (authorization_count != 1) return {};  // none, or ambiguous: never guess which one counts
+    const auto key = extract_client_key(authorization);
+    if (key.empty()) return {};
+    return find_key(sha256(key), now);
+}
+
+AuthResult ClientTable::authenticate(std::string_view authorization, std::size_t authorization_count) const noexcept {
+    return authenticate(authorization, authorization_count, std::chrono::system_clock::now());
 }
 
 const ClientConfig* ClientTable::find(std::string_view name) const noexcept {
     for (const auto& c : clients_)
         if (c.name == name) return &c;
     return nullptr;
+}
+
+std::ptrdiff_t ClientTable::find_subject(std::string_view subject) const noexcept {
+    for (std::size_t i = 0; i < clients_.size(); ++i)
+        if (clients_[i].jwt_subject && *clients_[i].jwt_subject == subject) return static_cast<std::ptrdiff_t>(i);
+    return -1;
 }
 
 }  // namespace giosg

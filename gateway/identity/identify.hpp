@@ -1,12 +1,15 @@
 #pragma once
-// The identify stage (docs/architecture.md): decides, in one place, who is calling. Today the
-// internal key of the Authorization header; certificates, JWTs and the unix peer uid join here,
-// and the rest of the pipeline sees only "client X". Pure: no Asio, no allocation.
+// The identify stage (docs/architecture.md): decides, in one place, who is calling: an internal
+// key or a JWT in the Authorization header (CONTRACT §7). The rest of the pipeline sees only
+// "client X via Y". Pure: no Asio; the time is a parameter.
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
-#include "identity/client_table.hpp"
 #include "common/reason.hpp"
+#include "identity/client_table.hpp"
+#include "identity/jwt_cache.hpp"
 
 namespace giosg {
 
@@ -16,16 +19,25 @@ struct PresentedCredentials {
     std::size_t authorization_count = 0;   // how many Authorization fields there were
 };
 
+/// How the caller was identified (the audit record's "identity").
+enum class IdentityKind : std::uint8_t { none, key, jwt };
+
 struct Identity {
     Reason reason = Reason::not_authenticated;  // ok or not_authenticated
     const ClientConfig* client = nullptr;       // set when ok
     std::size_t client_index = 0;               // index into ClientTable::clients()
+    IdentityKind kind = IdentityKind::none;
+    std::string_view key_id;                    // for kind key: the "keys" id; empty for key_sha256
     std::string_view detail;                    // why not, safe to send (static text)
+    std::string_view auth_error;                // why not, for the audit record only (static text)
 
     [[nodiscard]] bool known() const noexcept { return reason == Reason::ok; }
 };
 
-/// Missing, unknown, or more than one Authorization header: not authenticated (401).
-Identity identify(const ClientTable& clients, const PresentedCredentials& presented) noexcept;
+/// Missing, unknown, expired, or more than one Authorization header: not authenticated (401).
+/// A Bearer value shaped like a JWT is verified as one (found in `jwt_cache` when verified
+/// before); anything else is a key. `now` decides key expiry and JWT validity.
+Identity identify(const ClientTable& clients, const PresentedCredentials& presented,
+                  std::chrono::system_clock::time_point now, JwtCache* jwt_cache = nullptr) noexcept;
 
 }  // namespace giosg

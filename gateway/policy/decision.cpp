@@ -43,7 +43,7 @@ Decision decide_for_client(const PolicyTable& policy, const ClientConfig& client
 }
 
 Decision decide(const PolicyTable& policy, const ClientTable& clients, const RequestFacts& request) noexcept {
-    const Identity identity = identify(clients, {request.authorization, request.authorization_count});
+    const Identity identity = identify(clients, {request.authorization, request.authorization_count}, request.now);
     if (!identity.known()) {
         Decision d;
         d.reason = identity.reason;

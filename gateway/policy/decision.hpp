@@ -1,6 +1,7 @@
 #pragma once
 // The decide stage: steps 3-6 of docs/reference.md §3 (catalogue match, method, organisation,
 // scope) as one pure function over const data: no Asio, no allocation.
+#include <chrono>
 #include <string_view>
 
 #include "common/reason.hpp"
@@ -28,6 +29,7 @@ struct RequestFacts {
     std::string_view authorization;          // first Authorization value
     std::size_t authorization_count = 0;
     bool method_override = false;            // an X-HTTP-Method-Override-like header was sent
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now();  // for key expiry
 };
 
 /// Steps 2 (authenticate) to 6 (scope), in that order; the first failing step decides.

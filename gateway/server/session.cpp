@@ -113,8 +113,10 @@ asio::awaitable<bool> Session::handle(Exchange& ex) {
     };
 
     // identify
-    ex.identity = identify(*snap.clients, PresentedCredentials{head.find("Authorization").value_or(std::string_view{}),
-                                                               head.count("Authorization")});
+    ex.identity = identify(*snap.clients,
+                           PresentedCredentials{head.find("Authorization").value_or(std::string_view{}),
+                                                head.count("Authorization")},
+                           ex.ts, &worker_.jwt_cache);
     if (!ex.identity.known()) co_return co_await refuse(ex.identity.reason, ex.identity.detail);
 
     // decide

@@ -7,7 +7,14 @@ namespace giosg {
 std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config, const CredentialSet& credentials,
                                               std::shared_ptr<const PolicyTable> policy, std::string policy_origin) {
     auto snapshot = std::make_shared<Snapshot>();
-    snapshot->clients = std::make_shared<const ClientTable>(config->clients);
+    std::shared_ptr<const JwtVerifier> jwt;
+    if (config->jwt) {
+        std::string error;
+        auto jwks = Jwks::load(config->jwt->jwks_file, error);
+        if (!jwks) throw std::invalid_argument("/jwt/jwks_file: " + error);
+        jwt = std::make_shared<const JwtVerifier>(*config->jwt, std::move(*jwks));
+    }
+    snapshot->clients = std::make_shared<const ClientTable>(config->clients, std::move(jwt));
     for (const auto& client : config->clients) {
         const auto it = credentials.find(client.credential);
         if (it == credentials.end())

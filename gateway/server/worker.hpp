@@ -14,6 +14,7 @@
 #include "admin/metrics.hpp"
 #include "audit/writer.hpp"
 #include "http/request_id.hpp"
+#include "identity/jwt_cache.hpp"
 #include "server/snapshot.hpp"
 #include "upstream/connection.hpp"
 
@@ -55,6 +56,7 @@ struct Worker {
     AuditRing& audit_ring;
     MetricsShard& metrics;
     http::RequestIdGenerator request_ids;
+    JwtCache jwt_cache;                         // verified JWTs (identify), this worker's own
     std::deque<AuditWaiter> audit_waiters;      // ascending tickets; at most one per session
     bool draining = false;
 };

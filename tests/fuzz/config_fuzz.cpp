@@ -57,7 +57,12 @@ void check_config(const giosg::Config& config) {
     std::set<giosg::KeyDigest> keys;
     for (const giosg::ClientConfig& client : config.clients) {
         FUZZ_CHECK(names.insert(client.name).second);
-        FUZZ_CHECK(keys.insert(client.key_sha256).second);  // one key, one client
+        // One key, one client (and one entry): the shorthand when set, and every "keys" entry.
+        const bool shorthand = client.key_sha256 != giosg::KeyDigest{};
+        if (shorthand) FUZZ_CHECK(keys.insert(client.key_sha256).second);
+        for (const auto& key : client.keys) FUZZ_CHECK(keys.insert(key.sha256).second);
+        FUZZ_CHECK(shorthand || !client.keys.empty() || client.jwt_subject.has_value());  // an identity
+        if (client.jwt_subject) FUZZ_CHECK(config.jwt.has_value());
         FUZZ_CHECK(config.credentials.contains(client.credential));
         FUZZ_CHECK(client.all_organizations || !client.organizations.empty());
         // An organisation id is compared with one raw path segment; anything else never matches.

@@ -3,18 +3,18 @@
 #
 #   tests/fuzz/run.sh TARGET MINUTES [libFuzzer flags...]
 #
-# TARGET is target, matcher, config or request. Builds build/fuzz (the "fuzz" CMake preset:
+# TARGET is target, matcher, config, request or jwt. Builds build/fuzz (the "fuzz" CMake preset:
 # clang, libFuzzer, ASan/UBSan) when needed. New inputs go to build/fuzz/corpus/TARGET, crashes
 # to build/fuzz/artifacts/TARGET/. A crash worth keeping, once fixed, belongs in
 # tests/fuzz/corpus/TARGET/crash-<what> so that the ctest fuzz_regression_TARGET replays it.
 set -euo pipefail
 
-usage() { echo "usage: $0 {target|matcher|config|request} MINUTES [libFuzzer flags...]" >&2; exit 2; }
+usage() { echo "usage: $0 {target|matcher|config|request|jwt} MINUTES [libFuzzer flags...]" >&2; exit 2; }
 [[ $# -ge 2 ]] || usage
 target=$1
 minutes=$2
 shift 2
-case "$target" in target|matcher|config|request) ;; *) usage ;; esac
+case "$target" in target|matcher|config|request|jwt) ;; *) usage ;; esac
 [[ "$minutes" =~ ^[0-9]+$ && "$minutes" -gt 0 ]] || usage
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -127,7 +127,6 @@ Harness::Harness(HarnessOptions options) : options_(std::move(options)) {
     cfg << "// written by the integration-test harness\n{\n"
         << "  \"listen\": \"127.0.0.1:0\",\n"
         << "  \"workers\": " << options_.workers << ",\n"
-        << (options_.top_json.empty() ? "" : "  " + options_.top_json + ",\n")
         << "  \"upstream\": {" << ca_member << " \"url\": " << json_string(upstream_url)
         << (options_.upstream_json.empty() ? "" : ", " + options_.upstream_json) << "},\n"
         << "  \"credentials\": {\"giosg\": {\"token_file\": \"upstream.token\"}},\n"
@@ -138,7 +137,9 @@ Harness::Harness(HarnessOptions options) : options_(std::move(options)) {
         << "\", \"credential\": \"giosg\", \"scopes\": [\"reports\"], \"organizations\": [\"" << kOrg << "\"]},\n"
         << "    \"noscope\": {\"key_sha256\": \"" << key_hash(kKeyNoScope)
         << "\", \"credential\": \"giosg\", \"scopes\": [], \"organizations\": [\"" << kOrg << "\"]},\n"
+        << options_.clients_json << "\n"
         << "  },\n"
+        << options_.top_json << (options_.top_json.empty() ? "" : ",\n")
         << "  \"policy\": {\"source\": \"" << options_.policy_source << "\", "
         << (options_.policy_file ? "\"file\": " + json_string(policy_file) + ", " : "")
         << "\"credential\": \"giosg\", \"refresh_s\": 0},\n"
@@ -161,7 +162,9 @@ Harness::Harness(HarnessOptions options) : options_(std::move(options)) {
     if (!policy_->table) throw std::runtime_error("harness policy: " + policy_->errors.front().to_string());
     auto snapshot = make_snapshot(config, creds.credentials, policy_->table, policy_->origin);
     snapshot_ = snapshot;
-    metrics_ = std::make_unique<Metrics>(std::vector<std::string>{"full", "reports", "noscope"}, options_.workers);
+    std::vector<std::string> client_names;
+    for (const auto& client : config->clients) client_names.push_back(client.name);
+    metrics_ = std::make_unique<Metrics>(std::move(client_names), options_.workers);
     auto audit_options = AuditWriter::Options::from_config(config->audit);
     audit_options.inject_write_errno = options_.inject_audit_errno;
     audit_ = std::make_unique<AuditWriter>(std::move(audit_options));

@@ -48,7 +48,6 @@ struct HarnessOptions {
     bool policy_file = true;                  // configure the bundled snapshot as policy.file
     std::string policy_file_path;             // override the snapshot path
     std::string limits_json;                  // extra members of "limits", e.g. R"("header_timeout_ms": 300)"
-    std::string top_json;                     // extra top-level members, e.g. R"("public_url": "https://gw")"
     std::string upstream_json;                // extra members of "upstream", e.g. R"("timeout_ms": 300)"
     std::optional<std::string> upstream_url;  // default: the mock's origin
     bool tls = false;                         // serve the mock over TLS with a generated CA
@@ -58,6 +57,8 @@ struct HarnessOptions {
     std::chrono::milliseconds drain{5000};    // how long stop() lets requests in flight finish
     std::string audit_json;                   // extra members of "audit", e.g. R"("fsync": "always")"
     std::string audit_path;                   // audit.path; empty: "audit.jsonl" in the harness folder
+    std::string clients_json;                 // extra entries of "clients", e.g. R"("jwt-only": {...})"
+    std::string top_json;                     // extra top-level members, e.g. R"("jwt": {...})"
     /// While it holds a non-zero errno, every audit write fails with it (AuditWriter's test seam).
     std::shared_ptr<std::atomic<int>> inject_audit_errno;
 };

@@ -1031,14 +1031,16 @@ const std::set<std::string>& required_audit_fields() {
 }
 
 // The §4 request record: exactly the listed fields, plus only the integrity fields of the audit
-// issue (`seq`, `prev`, `hash`) and `"kind": "request"` where an implementation writes them.
+// issue (`seq`, `prev`, `hash`), `"kind": "request"` where an implementation writes them, and
+// §7's `identity` / `auth_error`.
 void expect_contract_record_shape(const json::object& record) {
     SCOPED_TRACE(json::serialize(record));
     std::set<std::string> keys;
     for (const auto& [key, value] : record) keys.insert(std::string(key));
     for (const auto& field : required_audit_fields()) EXPECT_TRUE(keys.count(field)) << "missing " << field;
     for (const auto& key : keys) {
-        const bool optional = key == "seq" || key == "prev" || key == "hash" || key == "kind";
+        const bool optional = key == "seq" || key == "prev" || key == "hash" || key == "kind" || key == "identity" ||
+                              key == "auth_error";
         EXPECT_TRUE(required_audit_fields().count(key) || optional) << "unexpected field " << key;
     }
     if (record.contains("kind")) {
