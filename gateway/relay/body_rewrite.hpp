@@ -40,6 +40,9 @@ public:
     /// The origins are referred to, not copied: they must outlive the rewriter.
     BodyRewriter(ContentCoding coding, const Origin& upstream, const PublicOrigin& public_origin,
                  std::size_t max_rewrite_bytes = kDefaultMaxRewriteBytes);
+    // A temporary origin would dangle as soon as the constructor returns.
+    BodyRewriter(ContentCoding, const Origin&, PublicOrigin&&, std::size_t = 0) = delete;
+    BodyRewriter(ContentCoding, Origin&&, const PublicOrigin&, std::size_t = 0) = delete;
 
     enum class Feed { buffering, skip };
 

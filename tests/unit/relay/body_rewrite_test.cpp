@@ -182,7 +182,8 @@ TEST(BodyRewriter, TruncatedGzipIsBadGzipAtFinish) {
 }
 
 TEST(BodyRewriter, RelativePublicOrigin) {
-    BodyRewriter rewriter(ContentCoding::identity, kUpstream, PublicOrigin::relative());
+    const PublicOrigin relative = PublicOrigin::relative();
+    BodyRewriter rewriter(ContentCoding::identity, kUpstream, relative);
     EXPECT_EQ(rewriter.feed(R"({"next":"https://service.giosg.com/api/v5/x?page=2","previous":null})"),
               BodyRewriter::Feed::buffering);
     auto result = rewriter.finish();
