@@ -24,6 +24,9 @@ constexpr ReasonInfo kReasons[] = {
     {"upstream_unavailable", 502, "The giosg API could not be reached or answered invalidly."},
     {"upstream_timeout", 504, "The giosg API did not answer in time."},
     {"audit_unavailable", 503, "The audit trail cannot be written; no request is forwarded until it can."},
+    {"rate_limited", 429, "Request was throttled."},
+    {"upstream_rate_limited", 429, "The giosg API asked this credential to slow down; request was not forwarded."},
+    {"rate_store_unavailable", 503, "The rate limit store cannot be reached; no request is forwarded until it can."},
     {"client_closed", 499, "Client closed the connection."},
 };
 static_assert(std::size(kReasons) == kReasonCount);

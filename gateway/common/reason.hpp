@@ -21,6 +21,9 @@ enum class Reason : std::uint8_t {
     upstream_unavailable,    // 502
     upstream_timeout,        // 504
     audit_unavailable,       // 503: audit.on_failure "deny" and audit records cannot be written
+    rate_limited,            // 429: a client or credential limit of docs/reference.md (rate limits)
+    upstream_rate_limited,   // 429: giosg answered 429 for this credential; held until Retry-After
+    rate_store_unavailable,  // 503: the shared limit store failed and on_store_failure is "deny"
     client_closed,           // 499: the client left before its response
 };
 
