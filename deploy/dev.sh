@@ -122,6 +122,10 @@ run_demo() {
     curl -i -X PATCH -H 'Authorization: Token demo-reports-key' http://127.0.0.1:8080/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/owned_chats
   Unknown key (401):
     curl -i -H 'Authorization: Token not-a-key' http://127.0.0.1:8080/api/v5/users/me
+  A paged list: its "next" link is rewritten to point back at the gateway, so following it
+  keeps the key off giosg (follow "next" until it is null):
+    curl -s -H 'Authorization: Token demo-reports-key' http://127.0.0.1:8080/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/teams
+    curl -s -H 'Authorization: Token demo-reports-key' 'http://127.0.0.1:8080/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/teams?page=2'
 
 MSG
   # Stay in the foreground until Ctrl-C or until one of the processes exits.
