@@ -106,6 +106,7 @@ std::string Metrics::render() const {
                    "# HELP giosg_gateway_policy_endpoints Endpoints in the active policy table.\n"
                    "# TYPE giosg_gateway_policy_endpoints gauge\ngiosg_gateway_policy_endpoints {}\n",
                    policy_endpoints.load(std::memory_order_relaxed));
+    policy_changes.render(out);
     fmt::format_to(std::back_inserter(out),
                    "# HELP giosg_gateway_upstream_connections_opened_total Connections opened to the upstream "
                    "(resolve, connect and TLS), also failed attempts.\n"

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "admin/policy_change_metrics.hpp"
 #include "common/reason.hpp"
 #include "relay/body_rewrite.hpp"
 #include "upstream/pool_stats.hpp"
@@ -74,6 +75,7 @@ public:
     Metrics(std::vector<std::string> client_names, std::size_t shards);
     MetricsShard& shard(std::size_t i) noexcept { return *shards_[i]; }
     std::atomic<std::uint64_t> policy_endpoints{0};
+    PolicyChangeMetrics policy_changes;   // catalogue drift (written by the policy refresh)
     /// The audit writer whose counters render() reports (optional; must outlive this object).
     void attach_audit(const AuditWriter* audit) noexcept { audit_ = audit; }
 
