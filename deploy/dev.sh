@@ -17,7 +17,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl python3 zlib1g-dev
+  curl python3 python3-yaml zlib1g-dev
 )
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }
