@@ -60,6 +60,13 @@ public:
         rewrite_skipped[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
     }
     std::array<std::atomic<std::uint64_t>, 4> rewrite_skipped{};  // indexed by relay::SkipReason
+    /// Responses the upstream itself gave, by status class (1xx..5xx): its own errors, which the
+    /// gateway passes through under code "ok", are seen only here.
+    void count_upstream_status(int status) noexcept {
+        if (status >= 100 && status <= 599)
+            upstream_responses[static_cast<std::size_t>(status / 100 - 1)].fetch_add(1, std::memory_order_relaxed);
+    }
+    std::array<std::atomic<std::uint64_t>, 5> upstream_responses{};
 
     [[nodiscard]] std::uint64_t requests(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept;
 

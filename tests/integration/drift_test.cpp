@@ -268,5 +268,44 @@ TEST(CatalogueDrift, ApplyAdoptsEveryChangeAndReportsIt) {
     EXPECT_TRUE(has_metric(metrics, "giosg_gateway_policy_changes_held 0")) << metrics;
 }
 
+// deploy/monitoring/grafana-dashboard.json: every query names a metric that a running gateway's
+// /metrics exports (this fixture is the real binary with an admin listener).
+TEST(MonitoringKit, DashboardQueriesNameExportedMetrics) {
+    DriftFixture f("apply");
+    ASSERT_NE(f.admin_port, 0) << f.serve->stderr_text();
+    EXPECT_EQ(f.status(kUsersKey, "GET", "/api/v5/reports"), 200);  // histograms and labels get samples
+    const std::string exported = f.metrics();
+    // giosg's own status classes (the alert on upstream 5xx needs them).
+    EXPECT_TRUE(has_metric(exported, R"(giosg_gateway_upstream_responses_total{class="2xx"} 1)")) << exported;
+    EXPECT_TRUE(has_metric(exported, R"(giosg_gateway_upstream_responses_total{class="5xx"} 0)")) << exported;
+    const auto dashboard =
+        json::parse(read_text(fs::path(GIOSG_SOURCE_DIR) / "deploy/monitoring/grafana-dashboard.json")).as_object();
+    const std::regex metric_name(R"(giosg_gateway_[a-z0-9_]+)");
+    std::size_t queries = 0;
+    for (const auto& panel : dashboard.at("panels").as_array()) {
+        for (const auto& target : panel.at("targets").as_array()) {
+            const std::string expr = str(target.at("expr"));
+            ++queries;
+            std::size_t names = 0;
+            for (std::sregex_iterator it(expr.begin(), expr.end(), metric_name), end; it != end; ++it, ++names) {
+                std::string name = it->str();
+                const bool typed = exported.find("# TYPE " + name + " ") != std::string::npos;
+                if (!typed) {
+                    // A histogram's series: NAME_bucket, NAME_sum, NAME_count under "# TYPE NAME histogram".
+                    for (const char* suffix : {"_bucket", "_sum", "_count"})
+                        if (name.size() > std::strlen(suffix) && name.ends_with(suffix)) {
+                            name.resize(name.size() - std::strlen(suffix));
+                            break;
+                        }
+                    EXPECT_NE(exported.find("# TYPE " + name + " histogram"), std::string::npos)
+                        << str(panel.at("title")) << ": " << it->str() << " is not exported";
+                }
+            }
+            EXPECT_GT(names, 0u) << str(panel.at("title")) << ": a query without a gateway metric: " << expr;
+        }
+    }
+    EXPECT_GE(queries, 10u);
+}
+
 }  // namespace
 }  // namespace giosg::testing
