@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "admin/policy_change_metrics.hpp"
 #include "common/reason.hpp"
 #include "relay/body_rewrite.hpp"
 #include "upstream/pool_stats.hpp"
@@ -59,6 +60,13 @@ public:
         rewrite_skipped[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
     }
     std::array<std::atomic<std::uint64_t>, 4> rewrite_skipped{};  // indexed by relay::SkipReason
+    /// Responses the upstream itself gave, by status class (1xx..5xx): its own errors, which the
+    /// gateway passes through under code "ok", are seen only here.
+    void count_upstream_status(int status) noexcept {
+        if (status >= 100 && status <= 599)
+            upstream_responses[static_cast<std::size_t>(status / 100 - 1)].fetch_add(1, std::memory_order_relaxed);
+    }
+    std::array<std::atomic<std::uint64_t>, 5> upstream_responses{};
 
     [[nodiscard]] std::uint64_t requests(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept;
 
@@ -74,6 +82,7 @@ public:
     Metrics(std::vector<std::string> client_names, std::size_t shards);
     MetricsShard& shard(std::size_t i) noexcept { return *shards_[i]; }
     std::atomic<std::uint64_t> policy_endpoints{0};
+    PolicyChangeMetrics policy_changes;   // catalogue drift (written by the policy refresh)
     /// The audit writer whose counters render() reports (optional; must outlive this object).
     void attach_audit(const AuditWriter* audit) noexcept { audit_ = audit; }
 

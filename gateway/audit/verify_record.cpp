@@ -36,12 +36,17 @@ constexpr Member kCorrectionMembers[] = {{"ts", Type::string},   {"request_id", 
                                          {"code", Type::string}, {"status", Type::count},
                                          {"bytes_out", Type::count}};
 
+constexpr Member kPolicyChangeMembers[] = {{"ts", Type::string},     {"change", Type::string},
+                                           {"pattern", Type::string}, {"method", Type::string},
+                                           {"scopes", Type::any},     {"applied", Type::any}};
+
 std::optional<std::span<const Member>> members_of(std::string_view kind) {
     if (kind.empty() || kind == "request") return kRequestMembers;
     if (kind == "rotation") return kRotationMembers;
     if (kind == "checkpoint") return kCheckpointMembers;
     if (kind == "gap") return kGapMembers;
     if (kind == "correction") return kCorrectionMembers;
+    if (kind == "policy_change") return kPolicyChangeMembers;
     return std::nullopt;
 }
 

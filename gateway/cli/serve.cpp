@@ -15,6 +15,7 @@
 #include "cli/commands.hpp"
 #include "net/io.hpp"
 #include "net/tls_context.hpp"
+#include "server/policy_refresh.hpp"
 #include "server/server.hpp"
 #include "server/snapshot.hpp"
 #include "upstream/catalogue_fetch.hpp"
@@ -24,33 +25,6 @@ namespace giosg::cli {
 namespace asio = boost::asio;
 
 namespace {
-
-asio::awaitable<void> refresh_loop(asio::io_context& ioc, server::Server& server, std::shared_ptr<const Snapshot> base,
-                                   const CredentialSet& credentials, Metrics& metrics) {
-    const Config& config = *base->config;
-    const auto token = credentials.find(config.policy.credential);
-    if (config.policy.refresh.count() == 0 || config.policy.source != PolicyConfig::Source::upstream ||
-        token == credentials.end())
-        co_return;
-    std::shared_ptr<asio::ssl::context> tls;
-    if (config.upstream.url.tls) tls = net::make_tls_client_context(config.upstream.ca_file, "upstream.ca_file");
-    asio::steady_timer timer(ioc);
-    for (;;) {
-        timer.expires_after(config.policy.refresh);
-        auto [ec] = co_await timer.async_wait(net::use_nothrow);
-        if (ec) co_return;
-        auto fetched = co_await fetch_catalogue(ioc.get_executor(), config.upstream, tls.get(), token->second);
-        if (!fetched.ok()) {
-            spdlog::warn("policy refresh failed ({}); keeping the current table", fetched.error);
-            continue;
-        }
-        auto table = PolicyTable::compile(fetched.entries);
-        metrics.policy_endpoints.store(table->size(), std::memory_order_relaxed);
-        spdlog::info("policy refreshed: {} endpoints from {}", table->size(), config.upstream.url.origin);
-        base = with_policy(*base, std::move(table), "upstream " + config.upstream.url.origin);
-        server.publish(base);
-    }
-}
 
 // Every request allocates and frees a few coroutine frames and buffers; with glibc's default
 // 128 KiB trim threshold a worker's arena shrinks and grows again all the time (an mprotect or
@@ -81,6 +55,7 @@ int cmd_serve(const Args& a, std::ostream& err) {
 
         AuditWriter audit(AuditWriter::Options::from_config(config->audit));
         metrics.attach_audit(&audit);
+        AuditRing& policy_audit = audit.add_producer();  // the main thread's policy_change records
         server::Server server(snapshot, audit, metrics, workers);
         std::unique_ptr<AdminServer> admin;
         if (config->admin_listen) {
@@ -118,7 +93,12 @@ int cmd_serve(const Args& a, std::ostream& err) {
                      GIOSG_GATEWAY_VERSION, config->listen.host, server.port(), server.worker_count(),
                      config->upstream.url.origin, snapshot->policy->size(), snapshot->policy_origin);
 
-        asio::co_spawn(main_ioc, refresh_loop(main_ioc, server, snapshot, loaded->credentials, metrics),
+        const server::ChangeSinks change_sinks{metrics, audit, policy_audit};
+        server::report_policy_changes(loaded->policy.changes, loaded->policy.held().size(), change_sinks);
+        PolicyDrift drift(loaded->policy.entries, config->policy.on_widening, loaded->policy.held());
+        asio::co_spawn(main_ioc,
+                       server::policy_refresh_loop(main_ioc, server, snapshot, loaded->credentials, std::move(drift),
+                                                   change_sinks),
                        [](std::exception_ptr ep) {
                            if (!ep) return;
                            try {

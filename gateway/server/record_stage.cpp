@@ -85,6 +85,7 @@ void Session::finish(Exchange& ex) {
     const std::size_t client_slot =
         client != nullptr ? ex.identity.client_index : worker_.snapshot->clients->clients().size();
     worker_.metrics.count_request(client_slot, ex.code, ex.method);
+    if (ex.upstream_status) worker_.metrics.count_upstream_status(*ex.upstream_status);
     worker_.metrics.request_duration.observe(duration_ms / 1000.0);
     if (body_.capacity() > kKeepBufferBytes) {
         body_.clear();
