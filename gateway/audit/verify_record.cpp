@@ -36,12 +36,19 @@ constexpr Member kCorrectionMembers[] = {{"ts", Type::string},   {"request_id", 
                                          {"code", Type::string}, {"status", Type::count},
                                          {"bytes_out", Type::count}};
 
+// A config reload, also a token file picked up (docs/reference.md §5 "Reload").
+constexpr Member kReloadMembers[] = {{"ts", Type::string},
+                                     {"result", Type::string},
+                                     {"trigger", Type::string},
+                                     {"config_sha256", Type::string}};
+
 std::optional<std::span<const Member>> members_of(std::string_view kind) {
     if (kind.empty() || kind == "request") return kRequestMembers;
     if (kind == "rotation") return kRotationMembers;
     if (kind == "checkpoint") return kCheckpointMembers;
     if (kind == "gap") return kGapMembers;
     if (kind == "correction") return kCorrectionMembers;
+    if (kind == "reload") return kReloadMembers;
     return std::nullopt;
 }
 
