@@ -904,6 +904,10 @@ TEST(AuditServe, SignedCheckpointsAndSignalRotationVerify) {
         const auto verify = run_binary(
             dir.path, {"audit", "verify", "--public-key", (dir.path / "k.pub").string(), active.string(), rotated.string()});
         EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+        // A trail kept by a gateway that stopped cleanly is covered by checkpoints throughout.
+        const auto strict = run_binary(dir.path, {"audit", "verify", "--public-key", (dir.path / "k.pub").string(),
+                                                  "--require-signed", active.string(), rotated.string()});
+        EXPECT_EQ(strict.exit_code, 0) << strict.out << strict.err;
 
         // The same files with one field edited: tampering, named as file:line.
         const fs::path tampered_dir = dir.path / "tampered";
