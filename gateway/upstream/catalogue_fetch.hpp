@@ -21,6 +21,7 @@ struct CatalogueFetch {
     std::vector<CatalogueEntry> entries;
     std::size_t pages = 0;
     std::string error;  // empty on success; never contains the token
+    bool tls_verify_failed = false;  // the upstream's TLS certificate did not verify
     [[nodiscard]] bool ok() const noexcept { return error.empty(); }
 };
 
@@ -47,6 +48,7 @@ struct PolicyLoad {
     std::vector<CatalogueEntry> entries;
     std::string origin;                         // "upstream https://…" or "file /path"
     std::vector<std::string> warnings;          // e.g. live fetch failed, snapshot used
+    bool tls_verify_failed = false;             // the live fetch failed on the upstream's certificate
     std::vector<PathError> errors;              // why there is no table
 };
 

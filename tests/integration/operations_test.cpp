@@ -444,5 +444,110 @@ TEST(Readiness, ReadyzNamesAnAuditTrailThatCannotBeWrittenUnlessOnFailureAllows)
     admin.stop();
 }
 
+// --- admin token, logs, check ---------------------------------------------------------------------
+
+TEST_F(Operations, AdminTokenGuardsEveryAdminPathButHealthzAndReadyz) {
+    constexpr const char* kAdminToken = "admin-token-7d2f9c0b1e";
+    write_config(client_json("billing", kBillingKey),
+                 "  \"admin_token_sha256\": \"" + format_key_digest(sha256(kAdminToken)) + "\",\n");
+    start();
+    EXPECT_EQ(admin_request("GET", "/healthz").status, 200);
+    EXPECT_EQ(admin_request("GET", "/readyz").status, 200);
+    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/metrics"}, {"POST", "/reload"}, {"GET", "/nothing-here"}}) {
+        SCOPED_TRACE(method + " " + path);
+        const auto none = admin_request(method, path);
+        EXPECT_EQ(none.status, 401);
+        EXPECT_EQ(none.header("Content-Type").value_or(""), "application/json");
+        EXPECT_EQ(none.json().at("code"), "not_authenticated") << none.body;
+        EXPECT_TRUE(none.header("WWW-Authenticate").has_value());
+        EXPECT_EQ(admin_request(method, path, {{"Authorization", "Bearer wrong-token"}}).status, 401);
+        EXPECT_EQ(admin_request(method, path, {{"Authorization", std::string("Token ") + kAdminToken}}).status, 401)
+            << "only the Bearer scheme";
+    }
+    const auto metrics = admin_request("GET", "/metrics", {{"Authorization", std::string("Bearer ") + kAdminToken}});
+    EXPECT_EQ(metrics.status, 200);
+    EXPECT_NE(metrics.body.find("giosg_gateway_reloads_total"), std::string::npos);
+    EXPECT_EQ(admin_request("POST", "/reload", {{"Authorization", std::string("bearer ") + kAdminToken}}).status, 200);
+
+    // A reload that drops the token opens the admin paths again.
+    write_config(client_json("billing", kBillingKey));
+    EXPECT_EQ(admin_request("POST", "/reload", {{"Authorization", std::string("Bearer ") + kAdminToken}}).status, 200);
+    EXPECT_EQ(admin_request("GET", "/metrics").status, 200);
+    EXPECT_EQ(serve_->stderr_text().find(kAdminToken), std::string::npos) << "the admin token was logged";
+}
+
+TEST_F(Operations, JsonLogLinesAtTheConfiguredLevelChangedByReload) {
+    write_config(client_json("billing", kBillingKey), "  \"log\": {\"format\": \"json\", \"level\": \"info\"},\n");
+    start();
+    serve_->signal(SIGHUP);
+    ASSERT_TRUE(wait_for_log("reload (signal): config")) << serve_->stderr_text();
+    std::size_t lines = 0;
+    std::istringstream in(serve_->stderr_text());
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty()) continue;
+        ++lines;
+        boost::system::error_code ec;
+        const auto v = json::parse(line, ec);
+        ASSERT_FALSE(ec) << "not a JSON line: " << line;
+        const auto& o = v.as_object();
+        EXPECT_TRUE(o.contains("ts") && o.contains("level") && o.contains("msg")) << line;
+    }
+    EXPECT_GE(lines, 3u);
+
+    // level "warn" by reload: info lines stop, errors still come.
+    write_config(client_json("billing", kBillingKey), "  \"log\": {\"format\": \"json\", \"level\": \"warn\"},\n");
+    serve_->signal(SIGHUP);
+    // Its own "in force" line is already below the new level: the metric says when it is done.
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           metrics_text().find("giosg_gateway_reloads_total{result=\"ok\"} 2") == std::string::npos)
+        std::this_thread::sleep_for(20ms);
+    ASSERT_NE(metrics_text().find("giosg_gateway_reloads_total{result=\"ok\"} 2"), std::string::npos);
+    const auto before = serve_->stderr_text().size();
+    write_config("\"billing\": {}");
+    serve_->signal(SIGHUP);
+    ASSERT_TRUE(wait_for_log("reload failed")) << serve_->stderr_text();
+    const std::string after = serve_->stderr_text().substr(before);
+    EXPECT_EQ(after.find("\"level\":\"info\""), std::string::npos) << after;
+    EXPECT_NE(after.find("\"level\":\"error\""), std::string::npos) << after;
+}
+
+TEST(CheckUpstreamTls, ACertificateThatFailsVerificationIsAnErrorNotAWarning) {
+    const fs::path dir = make_temp_dir("giosg-gw-check-tls");
+    make_test_certificates(dir);
+    mock::MockOptions mo;
+    mo.catalogue_file = kCatalogue;
+    mo.tls_cert_file = dir / "server.pem";
+    mo.tls_key_file = dir / "server.key";
+    mock::GiosgMock m(mo);
+    m.start();
+    write_text(dir / "giosg.token", std::string(kTokenA) + "\n");
+    const auto config = [&](const std::string& ca) {
+        write_text(dir / "gateway.json",
+                   "{\"listen\": \"127.0.0.1:0\", \"upstream\": {\"url\": \"" + m.origin() + "\"" + ca +
+                       ", \"connect_timeout_ms\": 2000, \"timeout_ms\": 3000},"
+                       " \"credentials\": {\"acme\": {\"token_file\": \"giosg.token\"}},"
+                       " \"clients\": {" + client_json("billing", kBillingKey) + "},"
+                       " \"policy\": {\"source\": \"upstream\", \"file\": \"" + kCatalogue +
+                       "\", \"credential\": \"acme\", \"refresh_s\": 0}, \"audit\": {\"path\": \"audit.jsonl\"}}");
+        return run_gateway(dir, {"check", "--config", "gateway.json"}, 30s);
+    };
+    // The mock's certificate is signed by a CA the system store does not know.
+    const auto untrusted = config("");
+    EXPECT_EQ(untrusted.exit_code, 1) << untrusted.out << untrusted.err;
+    EXPECT_NE(untrusted.err.find("/upstream/url: the upstream's TLS certificate failed verification"), std::string::npos)
+        << untrusted.err;
+    const auto trusted = config(", \"ca_file\": \"ca.pem\"");
+    EXPECT_EQ(trusted.exit_code, 0) << trusted.out << trusted.err;
+    m.stop();
+    // Unreachable with a usable snapshot: a warning only.
+    const auto unreachable = config(", \"ca_file\": \"ca.pem\"");
+    EXPECT_EQ(unreachable.exit_code, 0) << unreachable.err;
+    EXPECT_NE(unreachable.err.find("warning: live catalogue fetch failed"), std::string::npos) << unreachable.err;
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+}
+
 }  // namespace
 }  // namespace giosg::testing
