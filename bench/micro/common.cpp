@@ -66,17 +66,4 @@ std::vector<std::string> concrete_paths(const std::vector<CatalogueEntry>& entri
     return paths;
 }
 
-std::string typical_get_request() {
-    return std::string("GET /api/v5/orgs/") + kOrg + "/users?page_size=50 HTTP/1.1\r\n"
-           "Host: giosg-gateway.internal:8080\r\n"
-           "User-Agent: python-requests/2.31.0\r\n"
-           "Accept-Encoding: gzip, deflate\r\n"
-           "Accept: application/json\r\n"
-           "Connection: keep-alive\r\n"
-           "Authorization: Token 3q2+7wAAAAB0aGlzIGlzIGEgYmVuY2gga2V5IQ\r\n"
-           "X-Request-Id: 7c3f1a52e0b94d2a9d3f5c8e1b2a4f60\r\n"
-           "Traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
-           "\r\n";
-}
-
 }  // namespace giosg::bench

@@ -20,8 +20,4 @@ std::vector<std::string> concrete_paths(const std::vector<CatalogueEntry>& entri
 
 inline constexpr const char* kOrg = "7f9e9580-095b-42c7-838c-c04e667b26f7";
 
-/// The request head a python-requests client sends for a page of users: what the parser
-/// benchmarks (ours and Beast's) both read.
-std::string typical_get_request();
-
 }  // namespace giosg::bench

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common.hpp"
+#include "requests.hpp"
 #include "http/forward.hpp"
 #include "http/head.hpp"
 #include "http/target.hpp"

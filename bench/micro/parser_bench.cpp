@@ -12,8 +12,8 @@
 
 #include <string>
 
-#include "common.hpp"
 #include "http/head.hpp"
+#include "requests.hpp"
 
 namespace {
 
@@ -36,7 +36,7 @@ std::string post_head() {
 
 /// About 4 KiB of head: the GET above plus a large cookie and a few more fields.
 std::string large_head() {
-    std::string raw = bench::typical_get_request();
+    std::string raw = giosg::bench::typical_get_request();
     raw.resize(raw.size() - 2);  // reopen the field block
     raw += "Cookie: session=" + std::string(3400, 'c') + "\r\n";
     raw += "Accept-Language: fi-FI,fi;q=0.9,en-US;q=0.8,en;q=0.7\r\n";
@@ -72,8 +72,8 @@ void beast(benchmark::State& state, const std::string& raw) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * raw.size()));
 }
 
-void BM_Own_ApiGet(benchmark::State& state) { own(state, bench::typical_get_request()); }
-void BM_Beast_ApiGet(benchmark::State& state) { beast(state, bench::typical_get_request()); }
+void BM_Own_ApiGet(benchmark::State& state) { own(state, giosg::bench::typical_get_request()); }
+void BM_Beast_ApiGet(benchmark::State& state) { beast(state, giosg::bench::typical_get_request()); }
 void BM_Own_PostHead(benchmark::State& state) { own(state, post_head()); }
 void BM_Beast_PostHead(benchmark::State& state) { beast(state, post_head()); }
 void BM_Own_Head4KiB(benchmark::State& state) { own(state, large_head()); }

@@ -26,8 +26,8 @@ void Histogram::add_to(Totals& totals) const noexcept {
     totals.sum += static_cast<double>(sum_micros_.load(std::memory_order_relaxed)) / 1e6;
 }
 
-MetricsShard::MetricsShard(std::size_t client_count)
-    : client_slots_(client_count + 1),
+MetricsShard::MetricsShard(std::size_t client_slots)
+    : client_slots_(client_slots + 1),
       requests_(new std::atomic<std::uint64_t>[client_slots_ * kReasonCount * kMethodLabels.size()]{}) {}
 
 std::size_t MetricsShard::index(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept {
@@ -43,8 +43,18 @@ std::uint64_t MetricsShard::requests(std::size_t client_slot, Reason code, std::
     return requests_[index(client_slot, code, method_index)].load(std::memory_order_relaxed);
 }
 
-Metrics::Metrics(std::vector<std::string> client_names, std::size_t shards) : client_names_(std::move(client_names)) {
-    for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<MetricsShard>(client_names_.size()));
+Metrics::Metrics(std::vector<std::string> client_names, std::size_t shards)
+    : client_capacity_(client_names.size() + kSpareClientSlots), client_names_(std::move(client_names)) {
+    for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<MetricsShard>(client_capacity_));
+}
+
+std::size_t Metrics::client_slot(const std::string& name) {
+    const std::lock_guard lock(client_names_mutex_);
+    for (std::size_t i = 0; i < client_names_.size(); ++i)
+        if (client_names_[i] == name) return i;
+    if (client_names_.size() >= client_capacity_) return kUnauthenticatedSlot;
+    client_names_.push_back(name);
+    return client_names_.size() - 1;
 }
 
 namespace {
@@ -73,8 +83,15 @@ std::string Metrics::render() const {
     std::string out;
     out.append("# HELP giosg_gateway_requests_total Requests by client, outcome code and method.\n"
                "# TYPE giosg_gateway_requests_total counter\n");
-    for (std::size_t c = 0; c <= client_names_.size(); ++c) {
-        const std::string_view client = c < client_names_.size() ? std::string_view(client_names_[c]) : "";
+    std::vector<std::string> names;
+    {
+        const std::lock_guard lock(client_names_mutex_);
+        names = client_names_;
+    }
+    for (std::size_t n = 0; n <= names.size(); ++n) {
+        // The named slots, then the unauthenticated one (the last of each shard).
+        const std::size_t c = n < names.size() ? n : client_capacity_;
+        const std::string_view client = n < names.size() ? std::string_view(names[n]) : "";
         for (int r = 0; r < kReasonCount; ++r) {
             for (std::size_t m = 0; m < kMethodLabels.size(); ++m) {
                 std::uint64_t total = 0;
@@ -110,6 +127,15 @@ std::string Metrics::render() const {
                    "# TYPE giosg_gateway_policy_endpoints gauge\ngiosg_gateway_policy_endpoints {}\n",
                    policy_endpoints.load(std::memory_order_relaxed));
     policy_changes.render(out);
+    fmt::format_to(std::back_inserter(out),
+                   "# HELP giosg_gateway_reloads_total Config reloads (SIGHUP, POST /reload, a changed token_file), "
+                   "by result.\n# TYPE giosg_gateway_reloads_total counter\n"
+                   "giosg_gateway_reloads_total{{result=\"ok\"}} {}\ngiosg_gateway_reloads_total{{result=\"error\"}} {}\n"
+                   "# HELP giosg_gateway_token_file_errors_total Token files found empty or unreadable; the last "
+                   "good token stayed in use.\n# TYPE giosg_gateway_token_file_errors_total counter\n"
+                   "giosg_gateway_token_file_errors_total {}\n",
+                   reloads_ok.load(std::memory_order_relaxed), reloads_error.load(std::memory_order_relaxed),
+                   token_file_errors.load(std::memory_order_relaxed));
     fmt::format_to(std::back_inserter(out),
                    "# HELP giosg_gateway_upstream_connections_opened_total Connections opened to the upstream "
                    "(resolve, connect and TLS), also failed attempts.\n"

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,10 +43,14 @@ private:
     std::atomic<std::uint64_t> sum_micros_{0};
 };
 
+/// The slot of requests without a client (unauthenticated), or of clients beyond the slots.
+inline constexpr std::size_t kUnauthenticatedSlot = static_cast<std::size_t>(-1);
+
 class MetricsShard {
 public:
-    explicit MetricsShard(std::size_t client_count);
-    /// `client_slot` is the client index, or client_count for unauthenticated requests.
+    /// Room for `client_slots` named clients plus the unauthenticated slot.
+    explicit MetricsShard(std::size_t client_slots);
+    /// `client_slot` is the client's slot (Metrics::client_slot), or kUnauthenticatedSlot.
     void count_request(std::size_t client_slot, Reason code, std::string_view method) noexcept;
     Histogram request_duration;
     Histogram upstream_duration;
@@ -79,10 +84,21 @@ private:
 /// All shards plus the gauges the admin listener reports.
 class Metrics {
 public:
+    /// Client i of `client_names` gets slot i; kSpareClientSlots more are kept for clients a
+    /// reload adds (beyond them a new client counts under client="").
     Metrics(std::vector<std::string> client_names, std::size_t shards);
+    static constexpr std::size_t kSpareClientSlots = 256;
     MetricsShard& shard(std::size_t i) noexcept { return *shards_[i]; }
+    /// The slot of the client called `name`, given one if it has none yet (reload; not the
+    /// request path). kUnauthenticatedSlot when every slot is taken.
+    std::size_t client_slot(const std::string& name);
     std::atomic<std::uint64_t> policy_endpoints{0};
     PolicyChangeMetrics policy_changes;   // catalogue drift (written by the policy refresh)
+    // Reloads (docs/reference.md §5): giosg_gateway_reloads_total{result}.
+    std::atomic<std::uint64_t> reloads_ok{0};
+    std::atomic<std::uint64_t> reloads_error{0};
+    /// A token_file that became empty or unreadable (the last good token stays in use).
+    std::atomic<std::uint64_t> token_file_errors{0};
     /// The audit writer whose counters render() reports (optional; must outlive this object).
     void attach_audit(const AuditWriter* audit) noexcept { audit_ = audit; }
 
@@ -94,7 +110,9 @@ private:
     template <typename Value>
     void render_per_worker(std::string& out, std::string_view name, std::string_view type, std::string_view help,
                            Value value) const;
-    std::vector<std::string> client_names_;
+    std::size_t client_capacity_;
+    mutable std::mutex client_names_mutex_;    // reload and scrape only
+    std::vector<std::string> client_names_;    // by slot; only grows
     std::vector<std::unique_ptr<MetricsShard>> shards_;
     const AuditWriter* audit_ = nullptr;
 };

@@ -1,6 +1,7 @@
 #include "audit/verify.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -22,6 +23,38 @@ std::string seq_range(std::uint64_t first, std::uint64_t last) {
     return std::to_string(first) + ".." + std::to_string(last);
 }
 
+/// The writer's `ts` ("2026-11-27T23:59:59.123Z", also without the fraction) as milliseconds
+/// since the epoch; nullopt for anything else.
+std::optional<std::int64_t> ts_millis(std::string_view ts) {
+    const auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+        if (at + n > ts.size()) return std::nullopt;
+        int v = 0;
+        for (std::size_t i = at; i < at + n; ++i) {
+            if (ts[i] < '0' || ts[i] > '9') return std::nullopt;
+            v = v * 10 + (ts[i] - '0');
+        }
+        return v;
+    };
+    if (ts.size() < 20 || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T' || ts[13] != ':' || ts[16] != ':') return std::nullopt;
+    const auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2),
+               sec = digits(17, 2);
+    if (!y || !mo || !d || !h || !mi || !sec) return std::nullopt;
+    int ms = 0;
+    std::size_t at = 19;
+    if (ts[at] == '.') {
+        const auto frac = digits(at + 1, 3);
+        if (!frac) return std::nullopt;
+        ms = *frac;
+        at += 4;
+    }
+    if (at + 1 != ts.size() || ts[at] != 'Z') return std::nullopt;
+    const std::chrono::year_month_day date{std::chrono::year(*y), std::chrono::month(static_cast<unsigned>(*mo)),
+                                           std::chrono::day(static_cast<unsigned>(*d))};
+    if (!date.ok()) return std::nullopt;
+    const auto days = std::chrono::sys_days(date).time_since_epoch().count();
+    return ((static_cast<std::int64_t>(days) * 24 + *h) * 60 + *mi) * 60000 + std::int64_t{*sec} * 1000 + ms;
+}
+
 std::string plural(std::uint64_t n, std::string_view word) {
     return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
 }
@@ -34,13 +67,19 @@ struct InputFile {
 
 class Verifier {
 public:
-    explicit Verifier(const VerifyKey* key) : key_(key) {}
+    Verifier(const VerifyKey* key, VerifyOptions options) : key_(key), options_(options) {}
 
     VerifyResult run(const std::vector<fs::path>& paths) {
         auto files = read_first_lines(paths);
         if (!files || !check_order(*files)) return std::move(result_);
-        for (const auto& file : *files)
-            if (!walk(file)) return std::move(result_);
+        for (std::size_t i = 0; i < files->size(); ++i) {
+            if (!walk((*files)[i])) return std::move(result_);
+            if (require_signed() && i + 1 < files->size() && !ends_in_checkpoint_) {
+                tampered((*files)[i].name, last_line_, "a rotated file must end in a signed checkpoint (--require-signed)");
+                return std::move(result_);
+            }
+        }
+        if (require_signed() && !check_signed_tail()) return std::move(result_);
         if (torn_) {
             // Only the last file can still hold an unaccounted torn line here.
             result_.exit_code = verify_exit::torn_tail;
@@ -131,7 +170,29 @@ private:
         return true;
     }
 
+    [[nodiscard]] bool require_signed() const noexcept { return options_.require_signed && key_ != nullptr; }
+
+    // --require-signed: something is signed, and what follows the last signature is short.
+    bool check_signed_tail() {
+        if (records_ == 0) return true;
+        if (!last_checkpoint_)
+            return tampered(last_file_, last_line_,
+                            "no record is covered by a valid checkpoint of key_id " + key_->key_id() +
+                                " (--require-signed)");
+        const auto signed_at = ts_millis(last_checkpoint_->second);
+        const auto last_at = ts_millis(last_ts_);
+        if (!signed_at || !last_at) return true;  // checkpoint ts is checked by its signature; request ts may be any
+        const auto span_ms = *last_at - *signed_at;
+        if (span_ms > std::chrono::milliseconds(options_.max_unsigned).count())
+            return tampered(last_file_, last_line_,
+                            plural(chain_->seq - last_checkpoint_->first, "record") +
+                                " after the last checkpoint span " + std::to_string(span_ms / 1000) +
+                                " s of ts, more than --max-unsigned-s " + std::to_string(options_.max_unsigned.count()));
+        return true;
+    }
+
     bool walk(const InputFile& file) {
+        ends_in_checkpoint_ = false;
         LineReader reader(file.path);
         std::string line;
         std::uint64_t line_number = 0;
@@ -148,6 +209,7 @@ private:
                     // earlier torn line is not accounted for.
                     if (torn_) return torn_not_accounted("the next file has no complete record");
                     torn_ = TornLine{file.name, line_number + 1, line.size()};
+                    ends_in_checkpoint_ = false;
                     break;
                 case LineReader::Next::end: break;
             }
@@ -200,6 +262,11 @@ private:
         ++records_;
 
         if (record.kind == "checkpoint" && !check_checkpoint(file, line_number, record)) return false;
+        ends_in_checkpoint_ = record.kind == "checkpoint";
+        last_file_ = file.name;
+        last_line_ = line_number;
+        if (const auto* ts = record.members.if_contains("ts"); ts != nullptr && ts->is_string())
+            last_ts_.assign(ts->get_string().data(), ts->get_string().size());
         if (record.kind == "gap")
             result_.warnings.push_back(location(file.name, line_number) + "the writer dropped " +
                                        plural(count_of(record.members.at("dropped")), "record") + " here");
@@ -283,7 +350,12 @@ private:
     }
 
     const VerifyKey* key_;
+    VerifyOptions options_;
     VerifyResult result_;
+    bool ends_in_checkpoint_ = false;      // the current file's last line so far is a checkpoint
+    std::string last_file_;                // where the last record is
+    std::uint64_t last_line_ = 0;
+    std::string last_ts_;                  // and its ts
     std::optional<ChainState> chain_;      // where the chain stands after the last record
     std::uint64_t first_seq_ = 0;
     std::uint64_t records_ = 0;
@@ -296,7 +368,12 @@ private:
 }  // namespace
 
 VerifyResult verify_files(const std::vector<std::filesystem::path>& files, const VerifyKey* key) {
-    return Verifier(key).run(files);
+    return Verifier(key, VerifyOptions{}).run(files);
+}
+
+VerifyResult verify_files(const std::vector<std::filesystem::path>& files, const VerifyKey* key,
+                          const VerifyOptions& options) {
+    return Verifier(key, options).run(files);
 }
 
 }  // namespace giosg::audit

@@ -4,6 +4,7 @@
 // with a public key, every checkpoint signature. Files are read line by line through a fixed
 // buffer, so memory stays bounded whatever their size. tests/tools/verify_audit.py implements the
 // same rules independently and must name the same first problem.
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -35,9 +36,22 @@ struct VerifyResult {
     std::vector<std::string> warnings;
 };
 
+/// `--require-signed` (docs/audit.md "Verifying"): with a key, the trail must be covered by
+/// checkpoints of that key, so that dropping them (and re-chaining) is caught.
+struct VerifyOptions {
+    bool require_signed = false;
+    /// The records after the last valid checkpoint may span at most this much of `ts`.
+    std::chrono::seconds max_unsigned{120};
+};
+
 /// Verifies `files` (any order; they are put in chain order by their first seq). Without `key`,
 /// checkpoints are chain-checked but their signatures are not. Files are named in messages as
 /// given.
 VerifyResult verify_files(const std::vector<std::filesystem::path>& files, const VerifyKey* key);
+/// The same with options; `require_signed` needs `key`. It also fails (exit 1) when no record is
+/// covered by a valid checkpoint, when a file before the newest does not end in one, or when the
+/// records after the last one span more than `max_unsigned` of `ts`.
+VerifyResult verify_files(const std::vector<std::filesystem::path>& files, const VerifyKey* key,
+                          const VerifyOptions& options);
 
 }  // namespace giosg::audit

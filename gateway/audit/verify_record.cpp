@@ -39,6 +39,11 @@ constexpr Member kCorrectionMembers[] = {{"ts", Type::string},   {"request_id", 
 constexpr Member kPolicyChangeMembers[] = {{"ts", Type::string},     {"change", Type::string},
                                            {"pattern", Type::string}, {"method", Type::string},
                                            {"scopes", Type::any},     {"applied", Type::any}};
+// A config reload, also a token file picked up (docs/reference.md §5 "Reload").
+constexpr Member kReloadMembers[] = {{"ts", Type::string},
+                                     {"result", Type::string},
+                                     {"trigger", Type::string},
+                                     {"config_sha256", Type::string}};
 
 std::optional<std::span<const Member>> members_of(std::string_view kind) {
     if (kind.empty() || kind == "request") return kRequestMembers;
@@ -47,6 +52,7 @@ std::optional<std::span<const Member>> members_of(std::string_view kind) {
     if (kind == "gap") return kGapMembers;
     if (kind == "correction") return kCorrectionMembers;
     if (kind == "policy_change") return kPolicyChangeMembers;
+    if (kind == "reload") return kReloadMembers;
     return std::nullopt;
 }
 

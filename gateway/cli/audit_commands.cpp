@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -31,8 +33,21 @@ int usage_error(std::ostream& err, std::string_view why) {
     return kUsageError;
 }
 
-int verify(const Args& parsed, std::ostream& out, std::ostream& err) {
+int verify(const Args& parsed, bool require_signed, std::ostream& out, std::ostream& err) {
     if (parsed.positional.empty()) return usage_error(err, "verify: no files given");
+    audit::VerifyOptions options;
+    options.require_signed = require_signed;
+    if (require_signed && !parsed.has("--public-key"))
+        return usage_error(err, "verify: --require-signed needs --public-key FILE");
+    if (parsed.has("--max-unsigned-s")) {
+        if (!require_signed) return usage_error(err, "verify: --max-unsigned-s goes with --require-signed");
+        const std::string& text = parsed.at("--max-unsigned-s");
+        std::uint64_t seconds = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+        if (ec != std::errc{} || end != text.data() + text.size() || text.empty() || seconds > 366ULL * 24 * 3600)
+            return usage_error(err, "verify: --max-unsigned-s takes whole seconds (0 to one year)");
+        options.max_unsigned = std::chrono::seconds(seconds);
+    }
     std::optional<audit::VerifyKey> key;
     if (parsed.has("--public-key")) {
         try {
@@ -43,7 +58,7 @@ int verify(const Args& parsed, std::ostream& out, std::ostream& err) {
         }
     }
     const std::vector<fs::path> files(parsed.positional.begin(), parsed.positional.end());
-    const auto result = audit::verify_files(files, key ? &*key : nullptr);
+    const auto result = audit::verify_files(files, key ? &*key : nullptr, options);
     if (!result.problem.empty()) err << result.problem << "\n";
     for (const auto& note : result.notes) out << note << "\n";
     for (const auto& warning : result.warnings) err << "warning: " << warning << "\n";
@@ -105,10 +120,13 @@ int keygen(const Args& parsed, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 std::string_view audit_usage() {
-    return "  giosg-gateway audit verify [--public-key FILE] FILE...\n"
+    return "  giosg-gateway audit verify [--public-key FILE [--require-signed [--max-unsigned-s N]]] FILE...\n"
            "                                           verify audit files: hash chain, links between rotated\n"
            "                                           files, checkpoint signatures (exit 0 intact, 1 tampered,\n"
-           "                                           2 unreadable, 3 intact but the last line is torn)\n"
+           "                                           2 unreadable, 3 intact but the last line is torn);\n"
+           "                                           --require-signed: also 1 when nothing is signed by the key,\n"
+           "                                           a rotated file does not end in a checkpoint, or the records\n"
+           "                                           after the last one span more than N s (default 120)\n"
            "  giosg-gateway audit keygen --out PREFIX  write an Ed25519 key pair for signed checkpoints:\n"
            "                                           PREFIX.key (mode 0600) and PREFIX.pub\n";
 }
@@ -118,8 +136,22 @@ int run_audit_command(const std::vector<std::string>& args, std::ostream& out, s
     const std::span<const std::string> rest = std::span<const std::string>(args).subspan(1);
     Args parsed;
     if (args[0] == "verify") {
-        if (auto why = parse_args(rest, {"--public-key"}, parsed); !why.empty()) return usage_error(err, "verify: " + why);
-        return verify(parsed, out, err);
+        // --require-signed is the one option without a value: taken out before the rest is parsed.
+        std::vector<std::string> others;
+        bool require_signed = false;
+        bool options_done = false;
+        for (const auto& arg : rest) {
+            options_done = options_done || arg == "--";
+            if (!options_done && arg == "--require-signed") {
+                if (require_signed) return usage_error(err, "verify: option --require-signed given twice");
+                require_signed = true;
+            } else {
+                others.push_back(arg);
+            }
+        }
+        if (auto why = parse_args(others, {"--public-key", "--max-unsigned-s"}, parsed); !why.empty())
+            return usage_error(err, "verify: " + why);
+        return verify(parsed, require_signed, out, err);
     }
     if (args[0] == "keygen") {
         if (auto why = parse_args(rest, {"--out"}, parsed); !why.empty()) return usage_error(err, "keygen: " + why);

@@ -1,8 +1,5 @@
 #include "cli/cli.hpp"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <initializer_list>
@@ -12,6 +9,7 @@
 
 #include "cli/audit_commands.hpp"
 #include "cli/commands.hpp"
+#include "cli/logging.hpp"
 
 namespace giosg::cli {
 
@@ -45,16 +43,6 @@ namespace {
 // check_shape's business, so that a misplaced option is named as such.
 const std::initializer_list<std::string_view> kValueOptions = {"--config", "--client", "--out"};
 
-void setup_logging() {
-    static bool done = false;
-    if (done) return;
-    done = true;
-    auto logger = spdlog::stderr_color_mt("giosg-gateway");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
-    spdlog::set_default_logger(logger);
-    if (const char* level = std::getenv("GIOSG_LOG_LEVEL")) spdlog::set_level(spdlog::level::from_str(level));
-}
-
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err) {
@@ -75,7 +63,7 @@ int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream
                                cmd == "audit" || cmd == "hash-key" || cmd == "gen-key" || cmd.rfind("--", 0) == 0;
     for (std::size_t i = 2; known_command && i < args.size(); ++i) {
         const bool is_value = std::find(kValueOptions.begin(), kValueOptions.end(), args[i - 1]) != kValueOptions.end() ||
-                              (args[i - 1] == "--public-key" && cmd == "audit");
+                              ((args[i - 1] == "--public-key" || args[i - 1] == "--max-unsigned-s") && cmd == "audit");
         if (is_help(args[i]) && !is_value) {
             out << usage();
             return 0;

@@ -84,6 +84,13 @@ std::optional<Loaded> load_everything(const std::string& file, std::ostream& err
             problems = true;
         }
     }
+    if (const auto& admin = loaded.config->admin_listen; admin && !loaded.config->admin_token_sha256) {
+        const bool loopback = admin->host.starts_with("127.") || admin->host == "::1" || admin->host == "localhost";
+        if (!loopback)
+            err << "warning: /admin_listen: " << admin->host
+                << " is reachable beyond loopback and admin_token_sha256 is not set: anyone who reaches it can "
+                   "reload the config and read the metrics\n";
+    }
     loaded.policy = load_policy(*loaded.config, loaded.credentials);
     for (const auto& w : loaded.policy.warnings) err << "warning: " << w << "\n";
     if (!loaded.policy.table) {
@@ -97,6 +104,13 @@ int cmd_check(const Args& a, std::ostream& out, std::ostream& err) {
     bool problems = false;
     auto loaded = load_everything(a.at("--config"), err, problems, true);
     if (!loaded || problems) return 1;
+    // An unreachable upstream with a usable snapshot is a warning; a certificate that does not
+    // verify is not (`serve` still starts from the snapshot, and says so).
+    if (loaded->policy.tls_verify_failed) {
+        err << "/upstream/url: the upstream's TLS certificate failed verification (see the warning above; "
+               "set upstream.ca_file for a private CA)\n";
+        return 1;
+    }
     const Config& c = *loaded->config;
     out << "config: ok (" << c.file.string() << ")\n";
     out << "listen: " << c.listen.host << ":" << c.listen.port << ", workers: "

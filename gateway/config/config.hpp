@@ -122,6 +122,14 @@ struct Limits {
     std::size_t max_rewrite_bytes = 8 * 1024 * 1024;  // JSON bodies buffered to rewrite links (§6)
 };
 
+/// "log": operational logs on stderr (docs/reference.md §5 "Logs"). GIOSG_LOG_LEVEL overrides `level`.
+struct LogConfig {
+    enum class Level : std::uint8_t { trace, debug, info, warn, error, critical, off };  // spdlog's order
+    enum class Format : std::uint8_t { text, json };
+    Level level = Level::info;
+    Format format = Format::text;
+};
+
 struct Config {
     std::filesystem::path file;      // the config file (absolute)
     std::filesystem::path base_dir;  // its folder; relative paths resolve against it
@@ -136,6 +144,10 @@ struct Config {
     AuditConfig audit;
     Limits limits;
     std::optional<JwtConfig> jwt;    // CONTRACT §7
+    // Operations (section_operations.cpp; docs/reference.md §5).
+    std::optional<KeyDigest> admin_token_sha256;     // set: admin paths but /healthz, /readyz need the token
+    std::chrono::milliseconds drain_timeout{10000};  // "drain_timeout_ms": SIGTERM's wait for requests in flight
+    LogConfig log;
 };
 
 using ConfigError = PathError;

@@ -61,6 +61,8 @@ void read_policy(ObjectReader& top, const CredentialNames& credentials, Config& 
 /// "audit", its "syslog" included.
 void read_audit(ObjectReader& top, Config& config);
 void read_limits(ObjectReader& top, Config& config);
+/// "admin_token_sha256", "drain_timeout_ms" and "log" (section_operations.cpp).
+void read_operations(ObjectReader& top, Config& config);
 
 // ---- identities (CONTRACT §7; section_identity.cpp) ------------------------------------------
 /// Who already uses a key digest ("client \"billing\"", "key \"q4\" of client \"billing\"").

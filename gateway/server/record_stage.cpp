@@ -81,9 +81,10 @@ void Session::finish(Exchange& ex) {
     record_audit(ex);
     const double duration_ms = ex.elapsed_ms();
     const ClientConfig* client = ex.identity.client;
-    // Unauthenticated requests count under the slot after the last client.
-    const std::size_t client_slot =
-        client != nullptr ? ex.identity.client_index : worker_.snapshot->clients->clients().size();
+    // The request's own snapshot: its client index means nothing in one a reload put in since.
+    const std::size_t client_slot = client != nullptr && ex.snapshot
+                                        ? ex.snapshot->metric_slot(ex.identity.client_index)
+                                        : kUnauthenticatedSlot;
     worker_.metrics.count_request(client_slot, ex.code, ex.method);
     if (ex.upstream_status) worker_.metrics.count_upstream_status(*ex.upstream_status);
     worker_.metrics.request_duration.observe(duration_ms / 1000.0);

@@ -39,11 +39,11 @@ Session::~Session() {
     worker_.metrics.connections_closed.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Session::close_if_idle() noexcept {
-    if (idle_ && buffer_.empty()) {
-        closed_ = true;
-        client_.close();
-    }
+bool Session::close_if_idle() noexcept {
+    if (!idle_ || !buffer_.empty()) return false;
+    closed_ = true;
+    client_.close();
+    return true;
 }
 
 void Session::abort() noexcept {

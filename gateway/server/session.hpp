@@ -31,8 +31,8 @@ public:
     Session& operator=(const Session&) = delete;
 
     asio::awaitable<void> run();
-    /// Closes the connection if it is waiting for a next request (draining).
-    void close_if_idle() noexcept;
+    /// Closes the connection if it is waiting for a next request (draining); true when it did.
+    bool close_if_idle() noexcept;
     /// Closes the client connection and any upstream exchange in flight (drain period over);
     /// the request still gets its audit record, as client_closed.
     void abort() noexcept;

@@ -25,6 +25,12 @@ struct Snapshot {
     // are rewritten onto public_url, or, without one, onto the listener's scheme and the Host.
     relay::Origin upstream_origin;
     std::optional<relay::PublicOrigin> public_origin;
+    /// Per client index: its slot in the request metrics. Empty: the client index itself (the
+    /// start-up snapshot, whose clients the metrics were made for); a reload fills it.
+    std::vector<std::size_t> metric_slots;
+    [[nodiscard]] std::size_t metric_slot(std::size_t client_index) const noexcept {
+        return metric_slots.empty() ? client_index : metric_slots[client_index];
+    }
 };
 
 /// Builds a snapshot; every client's credential must be present in `credentials`

@@ -8,6 +8,9 @@
 #include <set>
 #include <sstream>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "net/tls_context.hpp"
 #include "upstream/connection.hpp"
 
@@ -47,9 +50,15 @@ std::optional<std::string> same_origin_target(const UpstreamUrl& upstream, std::
     return target;
 }
 
+/// A TLS handshake that failed because the upstream's certificate did not verify.
+bool certificate_verify_failed(const net::error_code& ec) {
+    return ec.category() == asio::error::get_ssl_category() &&
+           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+}
+
 asio::awaitable<std::string> get_page(upstream::Pool& pool, const UpstreamConfig& config, const Secret& token,
                                       const std::string& target, Clock::time_point fetch_deadline,
-                                      std::string& error) {
+                                      std::string& error, bool& tls_verify_failed) {
     const std::string fetch_too_long =
         "the catalogue fetch took longer than " + std::to_string(kFetchTimeouts) + " × upstream.timeout_ms";
     if (Clock::now() >= fetch_deadline) {  // before connecting: the connect has its own timeout
@@ -58,6 +67,7 @@ asio::awaitable<std::string> get_page(upstream::Pool& pool, const UpstreamConfig
     }
     auto lease = co_await pool.acquire();
     if (!lease.connection) {
+        tls_verify_failed = certificate_verify_failed(lease.error);
         error = "cannot connect to the upstream: " + lease.error.message();
         co_return std::string{};
     }
@@ -137,7 +147,8 @@ asio::awaitable<CatalogueFetch> fetch_catalogue(asio::any_io_executor executor, 
             break;
         }
         std::string error;
-        const std::string body = co_await get_page(pool, upstream, token, target, deadline, error);
+        const std::string body =
+            co_await get_page(pool, upstream, token, target, deadline, error, result.tls_verify_failed);
         if (!error.empty()) {
             result.error = std::move(error);
             break;
@@ -262,6 +273,7 @@ PolicyLoad load_policy(const Config& config, const CredentialSet& credentials) {
                 return load;
             }
             why = fetched.error;
+            load.tls_verify_failed = fetched.tls_verify_failed;
         }
         if (!policy.file) {
             load.errors.push_back({"/policy/source", "live catalogue fetch failed (" + why + ") and no policy.file snapshot is configured"});

@@ -22,6 +22,7 @@ struct CatalogueFetch {
     std::vector<CatalogueEntry> entries;
     std::size_t pages = 0;
     std::string error;  // empty on success; never contains the token
+    bool tls_verify_failed = false;  // the upstream's TLS certificate did not verify
     [[nodiscard]] bool ok() const noexcept { return error.empty(); }
 };
 
@@ -48,6 +49,7 @@ struct PolicyLoad {
     std::vector<CatalogueEntry> entries;        // the table in force
     std::string origin;                         // "upstream https://…" or "file /path"
     std::vector<std::string> warnings;          // e.g. live fetch failed, snapshot used
+    bool tls_verify_failed = false;             // the live fetch failed on the upstream's certificate
     std::vector<PathError> errors;              // why there is no table
     /// With policy.on_widening "hold": how the live catalogue differs from the snapshot file,
     /// which is the table in force at start-up (docs/reference.md "Catalogue drift").

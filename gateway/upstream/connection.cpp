@@ -170,6 +170,10 @@ asio::awaitable<Pool::Lease> Pool::acquire() {
 
 void Pool::release(std::unique_ptr<Connection> connection) {
     if (!connection) return;
+    if (closing_) {
+        connection->close();
+        return;
+    }
     const auto now = std::chrono::steady_clock::now();
     // acquire() takes the most recently used connection, so those at the front are reached only
     // when the pool runs down to them: after a burst they would hold upstream sockets long past
@@ -195,6 +199,7 @@ void Pool::release(std::unique_ptr<Connection> connection) {
 }
 
 void Pool::close_idle() noexcept {
+    closing_ = true;
     for (auto& c : idle_) c->close();
     idle_.clear();
 }

@@ -92,7 +92,8 @@ public:
     asio::awaitable<Lease> connect_new();
     /// Returns a connection whose last response was read completely and may be kept alive.
     void release(std::unique_ptr<Connection> connection);
-    /// Closes every idle connection (shutdown).
+    /// Closes every idle connection, and from now on every connection released (shutdown: a
+    /// pooled connection's timer would keep the worker's io_context from running out of work).
     void close_idle() noexcept;
 
     [[nodiscard]] std::size_t idle_count() const noexcept { return idle_.size(); }
@@ -109,6 +110,7 @@ private:
     tcp::resolver::results_type endpoints_;
     std::chrono::steady_clock::time_point resolved_at_{};
     std::deque<std::unique_ptr<Connection>> idle_;
+    bool closing_ = false;  // close_idle() was called: nothing is pooled any more
     PoolStats own_stats_;
     PoolStats* stats_;  // options_.stats or &own_stats_
 };

@@ -189,5 +189,83 @@ TEST_F(AuditVerifyCli, UsageErrorsExitTwo) {
     EXPECT_EQ(run_python(dir(), {"--public-key", (dir() / "missing.pub").string(), "x"}).exit_code, 2);
 }
 
+// --- --require-signed ----------------------------------------------------------------------------
+
+class RequireSigned : public AuditVerifyCli {
+protected:
+    RunResult verify(const std::vector<fs::path>& files, std::vector<std::string> options) {
+        std::vector<std::string> args = {"audit", "verify", "--public-key", keys().files.public_key.string()};
+        args.insert(args.end(), options.begin(), options.end());
+        for (const auto& f : files) args.push_back(f.string());
+        return run_gateway(dir(), args);
+    }
+};
+
+TEST_F(RequireSigned, ATrailKeptByTheWriterPasses) {
+    const auto files = fixture::write_set(dir() / "kept", fixture::rotated_chain(keys().signer));
+    const auto r = verify(files, {"--require-signed"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(RequireSigned, ATrailRechainedWithItsCheckpointsDroppedFails) {
+    // What an attacker without the key can produce: the same records, chained anew, no checkpoint.
+    fixture::ChainBuilder chain;
+    std::string text;
+    for (int i = 0; i < 5; ++i) text += chain.request();
+    const auto files = fixture::write_set(dir() / "rechained", {{"audit.jsonl", text}});
+    const auto lenient = verify(files, {});
+    EXPECT_EQ(lenient.exit_code, 0) << "without --require-signed a missing checkpoint is a warning";
+    EXPECT_NE(lenient.err.find("warning: no checkpoint"), std::string::npos) << lenient.err;
+    const auto strict = verify(files, {"--require-signed"});
+    EXPECT_EQ(strict.exit_code, 1) << strict.err;
+    EXPECT_EQ(location_of(strict.err), files[0].string() + ":5") << strict.err;
+    EXPECT_NE(strict.err.find("no record is covered by a valid checkpoint"), std::string::npos) << strict.err;
+}
+
+TEST_F(RequireSigned, ASignatureOfAnotherKeyFails) {
+    const auto files = fixture::write_set(dir() / "resigned", fixture::rotated_chain(keys().other_signer));
+    EXPECT_EQ(verify(files, {"--require-signed"}).exit_code, 1);
+}
+
+TEST_F(RequireSigned, ARotatedFileThatDoesNotEndInACheckpointFails) {
+    // The first file's closing checkpoint removed and everything after it chained anew.
+    fixture::ChainBuilder chain(&keys().signer);
+    std::string first;
+    for (int i = 0; i < 5; ++i) first += chain.request();
+    const std::string first_name = fixture::rotated_name(chain.state().seq);
+    std::string active = chain.rotation(first_name, first.size());
+    for (int i = 0; i < 5; ++i) active += chain.request();
+    active += chain.checkpoint("shutdown");
+    const auto files = fixture::write_set(dir() / "unsigned-rotated", {{first_name, first}, {"audit.jsonl", active}});
+    EXPECT_EQ(verify(files, {}).exit_code, 0);
+    const auto strict = verify(files, {"--require-signed"});
+    EXPECT_EQ(strict.exit_code, 1) << strict.err;
+    EXPECT_EQ(location_of(strict.err), files[0].string() + ":5") << strict.err;
+}
+
+TEST_F(RequireSigned, AnUnsignedTailLongerThanMaxUnsignedFails) {
+    fixture::ChainBuilder chain(&keys().signer);  // records one second apart
+    std::string text;
+    for (int i = 0; i < 3; ++i) text += chain.request();
+    text += chain.checkpoint("interval");
+    for (int i = 0; i < 150; ++i) text += chain.request();  // 150 s after the checkpoint
+    const auto files = fixture::write_set(dir() / "tail", {{"audit.jsonl", text}});
+    const auto strict = verify(files, {"--require-signed"});
+    EXPECT_EQ(strict.exit_code, 1) << strict.err;
+    EXPECT_EQ(location_of(strict.err), files[0].string() + ":154") << strict.err;
+    EXPECT_NE(strict.err.find("more than --max-unsigned-s 120"), std::string::npos) << strict.err;
+    EXPECT_EQ(verify(files, {"--require-signed", "--max-unsigned-s", "200"}).exit_code, 0);
+    EXPECT_EQ(verify(files, {"--require-signed", "--max-unsigned-s=149"}).exit_code, 1);
+}
+
+TEST_F(RequireSigned, UsageErrorsExitTwo) {
+    const auto files = fixture::write_set(dir() / "usage", fixture::rotated_chain(keys().signer));
+    EXPECT_EQ(run_gateway(dir(), {"audit", "verify", "--require-signed", files[0].string()}).exit_code, 2)
+        << "--require-signed without --public-key";
+    EXPECT_EQ(verify(files, {"--max-unsigned-s", "10"}).exit_code, 2) << "--max-unsigned-s alone";
+    EXPECT_EQ(verify(files, {"--require-signed", "--max-unsigned-s", "ten"}).exit_code, 2);
+    EXPECT_EQ(verify(files, {"--require-signed", "--require-signed"}).exit_code, 2);
+}
+
 }  // namespace
 }  // namespace giosg::testing
