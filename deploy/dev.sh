@@ -18,6 +18,7 @@ PACKAGES=(
   libspdlog-dev libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 zlib1g-dev
+  libhiredis-dev redis-server   # the shared rate store (rate_limits.store "redis") and its tests
 )
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }

@@ -119,6 +119,9 @@ void Server::stop(std::chrono::milliseconds drain) {
             std::vector<Session*> sessions(w->sessions.begin(), w->sessions.end());
             for (auto* s : sessions) s->close_if_idle();
             w->pool.close_idle();
+            // Its connection would keep the io_context running; the few requests still to pass
+            // the limit stage get on_store_failure.
+            if (w->rate_store) w->rate_store->close();
         });
     }
     // Each io_context runs out of work once its sessions have finished; wait up to `drain`.

@@ -9,6 +9,7 @@
 #include "common/secret.hpp"
 #include "config/config.hpp"
 #include "identity/client_table.hpp"
+#include "limits/local_limits.hpp"
 #include "policy/catalogue.hpp"
 #include "relay/origin.hpp"
 
@@ -25,6 +26,9 @@ struct Snapshot {
     // are rewritten onto public_url, or, without one, onto the listener's scheme and the Host.
     relay::Origin upstream_origin;
     std::optional<relay::PublicOrigin> public_origin;
+    /// This replica's limit state (rate buckets, in-flight counts, upstream holds): shared by the
+    /// workers and mutable through atomics, kept by a refreshed snapshot (with_policy).
+    std::shared_ptr<limits::LocalLimits> limits;
 };
 
 /// Builds a snapshot; every client's credential must be present in `credentials`
