@@ -23,6 +23,9 @@ constexpr std::chrono::milliseconds kConnectTimeout{1000};    // one connection 
 constexpr std::chrono::milliseconds kFirstBackoff{50};
 constexpr std::chrono::milliseconds kMaxBackoff{2000};
 constexpr std::size_t kMaxArgs = 16;
+// A connection that answers nothing for this many decisions in a row is dropped and made again:
+// a Redis behind a dead network path can leave TCP silent for minutes.
+constexpr unsigned kReconnectAfterTimeouts = 16;
 
 bool integer_reply(const redisReply* reply) { return reply != nullptr && reply->type == REDIS_REPLY_INTEGER; }
 }  // namespace
@@ -223,6 +226,7 @@ void RedisStore::on_reply(redisAsyncContext* /*context*/, void* reply_ptr, void*
     auto* pending = static_cast<Pending*>(privdata);
     RedisStore& store = *pending->store;
     const auto* reply = static_cast<const redisReply*>(reply_ptr);
+    if (reply != nullptr) store.timeouts_in_a_row_ = 0;
     if (pending->abandoned) {
         store.release(pending);
         return;
@@ -266,6 +270,14 @@ asio::awaitable<StoreAnswer> RedisStore::decide(std::shared_ptr<const RedisCallT
     }
     // The reply, when it comes, finds the decision gone and returns the slot.
     pending->abandoned = true;
+    if (++timeouts_in_a_row_ >= kReconnectAfterTimeouts && context_ != nullptr && state_ == State::ready) {
+        spdlog::warn("rate store ({}): Redis has not answered {} decisions in a row; reconnecting", name_,
+                     timeouts_in_a_row_);
+        timeouts_in_a_row_ = 0;
+        // Not redisAsyncDisconnect: that waits for the replies that do not come. Every waiting
+        // command gets its callback (no reply) now, and on_disconnected schedules the reconnect.
+        redisAsyncFree(context_);
+    }
     co_return StoreAnswer{std::nullopt, StoreFailure::timeout};
 }
 

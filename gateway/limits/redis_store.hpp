@@ -74,6 +74,7 @@ private:
     boost::asio::steady_timer connect_timer_;   // bounds one connection attempt
     std::chrono::milliseconds backoff_{0};
     bool was_connected_ = false;  // for one log line per outage, not one per attempt
+    unsigned timeouts_in_a_row_ = 0;  // decisions unanswered since the last reply
     std::size_t in_flight_ = 0;
     std::vector<std::unique_ptr<Pending>> free_;  // reused: a decision allocates nothing in steady state
     std::shared_ptr<bool> alive_;                 // false once destroyed: for the resolve coroutine
