@@ -85,17 +85,15 @@ asio::awaitable<void> RedisStore::resolve_and_connect() {
     auto [ec, results] = co_await resolver_.async_resolve(address.host, std::to_string(address.port), use_nothrow);
     if (!*alive || state_ == State::closed) co_return;
     if (ec || results.empty()) {
-        if (was_connected_ || backoff_ == std::chrono::milliseconds(0))
-            spdlog::warn("rate store ({}): cannot resolve the Redis host: {}", name_, ec.message());
-        was_connected_ = false;
-        schedule_reconnect();
+        connect_failed("cannot resolve the Redis host", ec ? ec.message() : "no address");
         co_return;
     }
     const auto endpoint = results.begin()->endpoint();
     redisAsyncContext* context = redisAsyncConnect(endpoint.address().to_string().c_str(), address.port);
     if (context == nullptr || context->err != 0) {
+        const std::string why = context != nullptr && context->errstr != nullptr ? context->errstr : "out of memory";
         if (context != nullptr) redisAsyncFree(context);
-        schedule_reconnect();
+        connect_failed("cannot connect to Redis", why);
         co_return;
     }
     context_ = context;
@@ -113,7 +111,7 @@ asio::awaitable<void> RedisStore::resolve_and_connect() {
     connect_timer_.async_wait([this, alive](const boost::system::error_code& wait_error) {
         if (!*alive || wait_error || state_ != State::connecting || context_ == nullptr) return;
         redisAsyncFree(std::exchange(context_, nullptr));  // no callbacks for a connection never made
-        schedule_reconnect();
+        connect_failed("cannot connect to Redis", "no connection within 1 s");
     });
 }
 
@@ -121,12 +119,9 @@ void RedisStore::on_connected(int status) {
     connect_timer_.cancel();
     if (status != REDIS_OK) {
         // hiredis frees the context after this callback.
-        if (was_connected_ || backoff_ == std::chrono::milliseconds(0))
-            spdlog::warn("rate store ({}): cannot connect to Redis: {}", name_,
-                         context_ != nullptr && context_->errstr != nullptr ? context_->errstr : "error");
-        was_connected_ = false;
+        const std::string why = context_ != nullptr && context_->errstr != nullptr ? context_->errstr : "error";
         context_ = nullptr;
-        if (state_ != State::closed) schedule_reconnect();
+        connect_failed("cannot connect to Redis", why);
         return;
     }
     state_ = State::ready;
@@ -161,6 +156,14 @@ void RedisStore::on_setup_reply(redisAsyncContext* context, void* reply, void* /
     spdlog::error("rate store ({}): Redis refused the connection setup: {}", store->name_,
                   std::string_view(r->str, r->len));
     redisAsyncDisconnect(context);
+}
+
+void RedisStore::connect_failed(std::string_view what, std::string_view why) {
+    // One line when an outage starts (or at start-up), not one per attempt every 2 s.
+    if (was_connected_ || backoff_ == std::chrono::milliseconds(0))
+        spdlog::warn("rate store ({}): {}: {}; on_store_failure applies, retrying", name_, what, why);
+    was_connected_ = false;
+    schedule_reconnect();
 }
 
 void RedisStore::on_disconnected() {

@@ -57,6 +57,7 @@ private:
     boost::asio::awaitable<void> resolve_and_connect();
     void on_connected(int status);
     void on_disconnected();
+    void connect_failed(std::string_view what, std::string_view why);
     void schedule_reconnect();
     void send(Pending& pending, bool by_sha);
     Pending* acquire();

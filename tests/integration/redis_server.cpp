@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -87,6 +88,11 @@ void RedisServer::kill() {
 void RedisServer::restart() {
     kill();
     spawn();
+}
+
+bool RedisServer::command(const std::string& words) const {
+    const std::string line = "redis-cli -h 127.0.0.1 -p " + std::to_string(port_) + " " + words + " >/dev/null 2>&1";
+    return std::system(line.c_str()) == 0;
 }
 
 void RedisServer::pause() {

@@ -26,6 +26,8 @@ public:
     /// SIGSTOP / SIGCONT: connected but silent, like a Redis stuck in a long command.
     void pause();
     void resume();
+    /// Runs one command through redis-cli (e.g. "SCRIPT FLUSH"); true when it exits 0.
+    bool command(const std::string& words) const;
 
 private:
     void spawn();
