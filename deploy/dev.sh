@@ -18,6 +18,7 @@ PACKAGES=(
   libspdlog-dev libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-yaml zlib1g-dev
+  libhiredis-dev redis-server   # the shared rate store (rate_limits.store "redis") and its tests
 )
 # Only for the test suite: promtool (in Debian's prometheus package) checks deploy/monitoring's
 # alert rules. Installed without recommends; only promtool is used, never the server.

@@ -27,7 +27,8 @@ void Histogram::add_to(Totals& totals) const noexcept {
 }
 
 MetricsShard::MetricsShard(std::size_t client_slots)
-    : client_slots_(client_slots + 1),
+    : rate_limits(client_slots),
+      client_slots_(client_slots + 1),
       requests_(new std::atomic<std::uint64_t>[client_slots_ * kReasonCount * kMethodLabels.size()]{}) {}
 
 std::size_t MetricsShard::index(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept {
@@ -122,6 +123,15 @@ std::string Metrics::render() const {
                      "Time from the first byte of a request head to the end of its response.", request_totals);
     render_histogram(out, "giosg_gateway_upstream_duration_seconds",
                      "Time from forwarding to the upstream's response head.", upstream_totals);
+    Histogram::Totals store_totals;
+    std::vector<const RateLimitCounters*> rate_shards;
+    for (const auto& s : shards_) {
+        s->rate_store_duration.add_to(store_totals);
+        rate_shards.push_back(&s->rate_limits);
+    }
+    render_histogram(out, "giosg_gateway_rate_store_duration_seconds",
+                     "Time of one shared rate store (Redis) decision, from request to answer or failure.", store_totals);
+    render_rate_limit_metrics(out, names, rate_shards);
     fmt::format_to(std::back_inserter(out),
                    "# HELP giosg_gateway_policy_endpoints Endpoints in the active policy table.\n"
                    "# TYPE giosg_gateway_policy_endpoints gauge\ngiosg_gateway_policy_endpoints {}\n",

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "admin/policy_change_metrics.hpp"
+#include "admin/rate_metrics.hpp"
 #include "common/reason.hpp"
 #include "relay/body_rewrite.hpp"
 #include "upstream/pool_stats.hpp"
@@ -54,6 +55,8 @@ public:
     void count_request(std::size_t client_slot, Reason code, std::string_view method) noexcept;
     Histogram request_duration;
     Histogram upstream_duration;
+    Histogram rate_store_duration;      // one shared-store (Redis) decision, answered or not
+    RateLimitCounters rate_limits;      // refusals by client and limit; store failures
     upstream::PoolStats upstream_pool;  // fed by the worker's upstream pool
     // Client connections of this shard's worker (written only by it). Open = accepted - closed.
     std::atomic<std::uint64_t> connections_accepted{0};  // sessions started

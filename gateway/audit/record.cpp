@@ -99,6 +99,10 @@ void append_audit_json(const AuditRecord& r, std::string& out) {
         }
         out.push_back('"');
     }
+    if (!r.limit.empty()) {
+        out.append(",\"limit\":");
+        append_string(r.limit, out);
+    }
     if (!r.auth_error.empty()) {
         out.append(",\"auth_error\":");
         append_string(r.auth_error, out);

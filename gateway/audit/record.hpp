@@ -35,6 +35,7 @@ struct AuditRecord {
     std::string_view identity_kind;
     std::string_view identity_id;
     std::string_view auth_error;                 // why authentication failed; written when not empty
+    std::string_view limit;                      // the limit that refused (docs/reference.md "Rate limits"); written when not empty
 };
 
 /// Appends the record as one JSON object followed by '\n'.

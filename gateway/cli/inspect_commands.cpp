@@ -100,6 +100,27 @@ std::optional<Loaded> load_everything(const std::string& file, std::ostream& err
     return loaded;
 }
 
+namespace {
+/// One line: where the buckets live and how many limits there are (never the Redis password).
+void print_rate_limits(const Config& c, std::ostream& out) {
+    const auto rated_clients = std::count_if(c.clients.begin(), c.clients.end(), [](const ClientConfig& client) { return client.rate.has_value(); });
+    const auto capped_clients = std::count_if(c.clients.begin(), c.clients.end(), [](const ClientConfig& client) { return client.max_in_flight > 0; });
+    const auto rated_credentials = std::count_if(c.credentials.begin(), c.credentials.end(), [](const auto& entry) { return entry.second.rate.has_value(); });
+    const auto& limits = c.rate_limits;
+    static constexpr std::string_view kOnFailure[] = {"local", "deny", "allow"};
+    out << "rate limits: " << rated_clients << " client rates, " << capped_clients << " in-flight caps, "
+        << rated_credentials << " credential budgets; store ";
+    if (limits.store == RateLimitsConfig::Store::redis && limits.redis) {
+        const bool v6 = limits.redis->host.find(':') != std::string::npos;
+        out << "redis " << (v6 ? "[" : "") << limits.redis->host << (v6 ? "]" : "") << ":" << limits.redis->port << "/" << limits.redis->db << ", timeout "
+            << limits.timeout.count() << " ms, on_store_failure "
+            << kOnFailure[static_cast<int>(limits.on_store_failure)] << "\n";
+    } else {
+        out << "local\n";
+    }
+}
+}  // namespace
+
 int cmd_check(const Args& a, std::ostream& out, std::ostream& err) {
     bool problems = false;
     auto loaded = load_everything(a.at("--config"), err, problems, true);
@@ -131,6 +152,7 @@ int cmd_check(const Args& a, std::ostream& out, std::ostream& err) {
         << kFsync[static_cast<int>(c.audit.fsync)] << ", on_failure "
         << (c.audit.on_failure == AuditConfig::OnFailure::deny ? "deny" : "allow")
         << (c.audit.signing_key_file ? ", signed checkpoints" : "") << (c.audit.syslog ? ", syslog" : "") << "\n";
+    print_rate_limits(c, out);
     return 0;
 }
 

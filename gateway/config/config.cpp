@@ -26,6 +26,7 @@ void read_sections(const boost::json::object& document, Config& config, config_d
     read_audit(top, config);
     read_limits(top, config);
     read_operations(top, config);
+    read_rate_limits(top, config);
     top.reject_unknown_keys();
 }
 

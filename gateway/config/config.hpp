@@ -42,11 +42,39 @@ struct UpstreamConfig {
     std::size_t max_idle_connections = 256;  // per worker; kept-alive upstream connections beyond are closed
 };
 
+/// A token bucket: `per_s` requests a second on average (may be fractional: 0.5 = one every
+/// 2 s), up to `burst` at once (docs/reference.md, "Rate limits").
+struct RateConfig {
+    double per_s = 0;
+    std::uint32_t burst = 0;
+};
+
 struct CredentialConfig {
     enum class Source : std::uint8_t { env, file };
     Source source = Source::env;
     std::string env;                 // for Source::env
     std::filesystem::path file;      // for Source::file; absolute after loading
+    std::optional<RateConfig> rate;  // the shared giosg token's budget, over all its clients
+};
+
+/// "redis_url": redis://[:password@]host[:port][/db]
+struct RedisAddress {
+    std::string host;
+    std::uint16_t port = 6379;
+    unsigned db = 0;
+    std::optional<Secret> password;
+};
+
+/// "rate_limits": where the rate buckets live and what happens when that store fails.
+struct RateLimitsConfig {
+    enum class Store : std::uint8_t { local, redis };
+    enum class OnStoreFailure : std::uint8_t { local, deny, allow };
+    Store store = Store::local;
+    std::optional<RedisAddress> redis;              // set when store is redis
+    std::chrono::milliseconds timeout{50};          // "timeout_ms": one store decision, at most
+    OnStoreFailure on_store_failure = OnStoreFailure::local;
+    std::string key_prefix = "giosg-gw:";
+    std::chrono::seconds max_upstream_hold{300};    // "max_upstream_hold_s": cap on a giosg Retry-After
 };
 
 // ---- identities (CONTRACT §7; section_identity.cpp) ------------------------------------------
@@ -78,6 +106,8 @@ struct ClientConfig {
     std::vector<std::string> scope_names;     // as configured, for `check`/`explain`
     bool all_organizations = false;           // ["*"]
     std::vector<std::string> organizations;   // exact, case-sensitive ids
+    std::optional<RateConfig> rate;           // this client's own bucket
+    std::uint32_t max_in_flight = 0;          // requests of this client at once, per replica; 0 = no cap
 };
 
 struct PolicyConfig {
@@ -148,6 +178,7 @@ struct Config {
     std::optional<KeyDigest> admin_token_sha256;     // set: admin paths but /healthz, /readyz need the token
     std::chrono::milliseconds drain_timeout{10000};  // "drain_timeout_ms": SIGTERM's wait for requests in flight
     LogConfig log;
+    RateLimitsConfig rate_limits;    // CONTRACT §8
 };
 
 using ConfigError = PathError;

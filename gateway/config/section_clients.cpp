@@ -106,6 +106,8 @@ void read_clients(ObjectReader& top, const CredentialNames& credentials, Config&
         }
         read_scopes(*entry, client);
         read_organizations(*entry, client);
+        client.rate = read_rate(*entry);
+        if (auto cap = entry->integer("max_in_flight", 1, kMaxInFlight)) client.max_in_flight = static_cast<std::uint32_t>(*cap);
         entry->reject_unknown_keys();
         config.clients.push_back(std::move(client));
     }

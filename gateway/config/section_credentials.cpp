@@ -50,6 +50,7 @@ void read_credentials(ObjectReader& top, Config& config, CredentialNames& names)
                 credential.file = std::move(*token_file);
             }
         }
+        credential.rate = read_rate(*entry);
         entry->reject_unknown_keys();
         config.credentials.emplace(name, std::move(credential));
     }

@@ -64,6 +64,13 @@ void read_limits(ObjectReader& top, Config& config);
 /// "admin_token_sha256", "drain_timeout_ms" and "log" (section_operations.cpp).
 void read_operations(ObjectReader& top, Config& config);
 
+// ---- rate limits (CONTRACT §8; section_rate_limits.cpp) --------------------------------------
+constexpr std::int64_t kMaxInFlight = 1000000;  // "max_in_flight"
+/// "rate_limits".
+void read_rate_limits(ObjectReader& top, Config& config);
+/// A client's or credential's "rate": {"per_s", "burst"}.
+std::optional<RateConfig> read_rate(ObjectReader& entry);
+
 // ---- identities (CONTRACT §7; section_identity.cpp) ------------------------------------------
 /// Who already uses a key digest ("client \"billing\"", "key \"q4\" of client \"billing\"").
 using KeyOwners = std::map<KeyDigest, std::string>;

@@ -30,6 +30,7 @@ void make_error_response(const ErrorReply& reply, std::string& head, std::string
     append_field(head, "X-Request-Id", reply.request_id);
     if (reply.reason == Reason::not_authenticated) head.append("WWW-Authenticate: Bearer realm=\"giosg-gateway\"\r\n");
     if (reply.reason == Reason::method_not_allowed && !reply.allow.empty()) append_field(head, "Allow", reply.allow);
+    head.append(reply.extra_fields);
     append_connection(head, reply.close, reply.version_minor);
     head.append("\r\n");
 }

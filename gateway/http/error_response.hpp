@@ -15,6 +15,7 @@ struct ErrorReply {
     std::string_view method;      // 405 names the refused method in its detail
     std::string_view request_id;
     std::string_view allow;       // 405: the methods the endpoint allows
+    std::string_view extra_fields;  // complete "Name: value\r\n" lines (429: Retry-After, RateLimit)
     bool close = false;           // the connection ends after this response
     int version_minor = 1;        // of the client's request
 };

@@ -14,6 +14,7 @@
 #include "http/request_id.hpp"
 #include "http/target.hpp"
 #include "identity/identify.hpp"
+#include "limits/limit.hpp"
 #include "policy/decision.hpp"
 #include "server/snapshot.hpp"
 
@@ -42,6 +43,11 @@ struct Exchange {
     // identify, decide
     Identity identity;
     Decision decision;
+    // limit: which limit refused (audit, metrics) and the fields of its 429; the client's place
+    // among its requests in flight, held until the exchange is reset.
+    limits::LimitKind limit = limits::LimitKind::none;
+    std::string limit_fields;
+    limits::InFlightSlot in_flight;
     // forward, relay: the outcome
     Reason code = Reason::ok;
     std::string_view detail;       // static text for gateway-made errors
@@ -59,7 +65,11 @@ struct Exchange {
         std::string kept_method = std::move(method);
         std::string kept_path = std::move(path);
         std::string kept_host = std::move(host);
+        std::string kept_limit_fields = std::move(limit_fields);
+        in_flight.release();  // before the snapshot that owns its counter may go
         *this = Exchange{};
+        limit_fields = std::move(kept_limit_fields);
+        limit_fields.clear();
         method = std::move(kept_method);
         method.clear();
         path = std::move(kept_path);

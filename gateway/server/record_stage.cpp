@@ -62,6 +62,7 @@ std::uint64_t Session::record_audit(Exchange& ex) {
     }
     record.identity_id = ex.identity.key_id;
     record.auth_error = ex.identity.auth_error;
+    record.limit = limits::limit_label(ex.limit);
     audit_line_.clear();
     // The ring hands back its slot's buffer, empty until the ring has wrapped once: one
     // allocation of a typical record's size instead of one per doubling.

@@ -242,6 +242,7 @@ asio::awaitable<bool> Session::respond_error(Exchange& ex, Reason reason, std::s
                          .request_id = ex.id.view(),
                          .allow = ex.decision.endpoint != nullptr ? std::string_view(ex.decision.endpoint->allow)
                                                                   : std::string_view{},
+                         .extra_fields = ex.limit_fields,
                          .close = close,
                          .version_minor = ex.version_minor},
         out_, body_);

@@ -125,6 +125,9 @@ void Server::stop(std::chrono::milliseconds drain) {
             // Also the connections that requests in flight release from now on: a pooled one
             // keeps a timer that would hold the worker until the drain period ends.
             w->pool.close_idle();
+            // Its connection would keep the io_context running; the few requests still to pass
+            // the limit stage get on_store_failure.
+            if (w->rate_store) w->rate_store->close();
         });
     }
     // Each io_context runs out of work once its sessions have finished; wait up to `drain`.

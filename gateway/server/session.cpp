@@ -126,7 +126,7 @@ asio::awaitable<bool> Session::handle(Exchange& ex) {
     if (!ex.decision.allowed()) co_return co_await refuse(ex.decision.reason, ex.decision.detail);
 
     // limit
-    if (const auto verdict = check_limits(ex.identity); !verdict.admitted())
+    if (const auto verdict = co_await limit_request(ex); !verdict.admitted())
         co_return co_await refuse(verdict.reason, {});
 
     // record, ahead of the forward: with audit.on_failure "deny", nothing is forwarded while
@@ -167,6 +167,7 @@ asio::awaitable<bool> Session::handle(Exchange& ex) {
     if (forwarded.answered) worker_.metrics.upstream_duration.observe(*forwarded.upstream_ms / 1000.0);
     if (forwarded.reason != Reason::ok)
         co_return co_await respond_error(ex, forwarded.reason, {}, !ex.client_keep_alive);
+    if (response_.status == 429) note_upstream_429(ex);
 
     // relay (and record, as the response completes)
     co_return co_await relay_response(ex, forwarded);

@@ -49,6 +49,13 @@ private:
     asio::awaitable<bool> read_request_body(Exchange& ex);
     asio::awaitable<void> linger_close();
 
+    // limit (limit_stage.cpp)
+    /// The limits of docs/reference.md "Rate limits"; a refusal's fields land in ex.limit_fields.
+    asio::awaitable<limits::LimitVerdict> limit_request(Exchange& ex);
+    asio::awaitable<limits::LimitVerdict> shared_rates(Exchange& ex);
+    /// Giosg answered 429: with a Retry-After, the credential's calls are held until then.
+    void note_upstream_429(Exchange& ex);
+
     // relay (relay_stage.cpp)
     asio::awaitable<bool> relay_response(Exchange& ex, upstream::ForwardOutcome& forwarded);
     /// Answers with a gateway-made error; `close` ends the connection after it.

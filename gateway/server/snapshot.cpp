@@ -26,6 +26,7 @@ std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> conf
     }
     if (auto origin = relay::parse_origin(config->upstream.url.origin)) snapshot->upstream_origin = std::move(*origin);
     if (config->public_url) snapshot->public_origin = relay::PublicOrigin::from_public_url(*config->public_url);
+    snapshot->limits = std::make_shared<limits::LocalLimits>(*config);
     snapshot->config = std::move(config);
     snapshot->policy = std::move(policy);
     snapshot->policy_origin = std::move(policy_origin);

@@ -9,6 +9,7 @@
 #include "common/secret.hpp"
 #include "config/config.hpp"
 #include "identity/client_table.hpp"
+#include "limits/local_limits.hpp"
 #include "policy/catalogue.hpp"
 #include "relay/origin.hpp"
 
@@ -31,6 +32,9 @@ struct Snapshot {
     [[nodiscard]] std::size_t metric_slot(std::size_t client_index) const noexcept {
         return metric_slots.empty() ? client_index : metric_slots[client_index];
     }
+    /// This replica's limit state (rate buckets, in-flight counts, upstream holds): shared by the
+    /// workers and mutable through atomics, kept by a refreshed snapshot (with_policy).
+    std::shared_ptr<limits::LocalLimits> limits;
 };
 
 /// Builds a snapshot; every client's credential must be present in `credentials`

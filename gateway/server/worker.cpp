@@ -14,6 +14,11 @@ Worker::Worker(std::size_t index_, std::shared_ptr<const Snapshot> snapshot_, as
       audit(audit_),
       audit_ring(audit_.add_producer()),
       metrics(metrics_) {
+    const auto& rate_limits = snapshot->config->rate_limits;
+    if (rate_limits.store == RateLimitsConfig::Store::redis) {
+        rate_store = std::make_unique<limits::RedisStore>(ioc, rate_limits, "worker " + std::to_string(index));
+        rate_store->start();
+    }
     if (audit.fsync_mode() == AuditWriter::Fsync::always) {
         // Called on the writer's thread: hop onto this worker's.
         audit_ring.set_progress_callback([this] { asio::post(ioc, [this] { wake_audit_waiters(); }); });

@@ -15,6 +15,7 @@
 #include "audit/writer.hpp"
 #include "http/request_id.hpp"
 #include "identity/jwt_cache.hpp"
+#include "limits/redis_store.hpp"
 #include "server/snapshot.hpp"
 #include "upstream/connection.hpp"
 
@@ -58,6 +59,11 @@ struct Worker {
     http::RequestIdGenerator request_ids;
     JwtCache jwt_cache;                         // verified JWTs (identify), this worker's own
     std::deque<AuditWaiter> audit_waiters;      // ascending tickets; at most one per session
+    // rate_limits.store "redis": this worker's connection, and the script calls of the limit
+    // state they were built for (rebuilt when a new snapshot brings new limits).
+    std::unique_ptr<limits::RedisStore> rate_store;
+    std::shared_ptr<const limits::RedisCallTable> rate_calls;
+    const limits::LocalLimits* rate_calls_of = nullptr;
     bool draining = false;
 };
 

@@ -231,6 +231,20 @@ TEST_F(Cli, CheckValidConfigExitsZeroWithSummary) {
     EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
 }
 
+TEST_F(Cli, CheckSummarisesTheRateLimitsWithoutTheRedisPassword) {
+    EXPECT_NE(run({"check", "--config", write_file_policy_config().string()})
+                  .out.find("rate limits: 0 client rates, 0 in-flight caps, 0 credential budgets; store local\n"),
+              std::string::npos);
+    const auto r = run({"check", "--config",
+                        write_file_policy_config(R"(["reports"])", R"(  "rate_limits": {"store": "redis",
+                            "redis_url": "redis://:hunter2-secret@127.0.0.1:6390/3", "on_store_failure": "deny"},
+)").string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("store redis 127.0.0.1:6390/3, timeout 50 ms, on_store_failure deny\n"), std::string::npos)
+        << r.out;
+    EXPECT_EQ((r.out + r.err).find("hunter2"), std::string::npos);
+}
+
 TEST_F(Cli, CheckWithLiveUpstreamFetchesTheCatalogue) {
     auto m = start_mock(10);
     const auto r = run({"check", "--config", write_config(m->origin(), live_policy(false)).string()});

@@ -129,7 +129,8 @@ Harness::Harness(HarnessOptions options) : options_(std::move(options)) {
         << "  \"workers\": " << options_.workers << ",\n"
         << "  \"upstream\": {" << ca_member << " \"url\": " << json_string(upstream_url)
         << (options_.upstream_json.empty() ? "" : ", " + options_.upstream_json) << "},\n"
-        << "  \"credentials\": {\"giosg\": {\"token_file\": \"upstream.token\"}},\n"
+        << "  \"credentials\": {\"giosg\": {\"token_file\": \"upstream.token\""
+        << (options_.credential_json.empty() ? "" : ", " + options_.credential_json) << "}},\n"
         << "  \"clients\": {\n"
         << "    \"full\": {\"key_sha256\": \"" << key_hash(kKeyFull)
         << "\", \"credential\": \"giosg\", \"scopes\": [\"settings\", \"users\", \"reports\"], \"organizations\": [\"*\"]},\n"

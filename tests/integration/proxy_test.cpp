@@ -1040,7 +1040,7 @@ void expect_contract_record_shape(const json::object& record) {
     for (const auto& field : required_audit_fields()) EXPECT_TRUE(keys.count(field)) << "missing " << field;
     for (const auto& key : keys) {
         const bool optional = key == "seq" || key == "prev" || key == "hash" || key == "kind" || key == "identity" ||
-                              key == "auth_error";
+                              key == "auth_error" || key == "limit";
         EXPECT_TRUE(required_audit_fields().count(key) || optional) << "unexpected field " << key;
     }
     if (record.contains("kind")) {

@@ -621,6 +621,8 @@ Plan plan_answer(MockState& state, const ReceivedRequest& request) {
 
   if (plan.fault.kind == FaultKind::status) {
     plan.response = detail_response(static_cast<http::status>(plan.fault.value), "mock fault");
+    // giosg's throttling answer: 429 with Retry-After, the value given by the request.
+    if (auto retry_after = request.header("X-Mock-Retry-After")) plan.response.set(http::field::retry_after, *retry_after);
   } else if (request.header("X-Mock-Echo") == "1") {
     plan.response = echo_answer(request);
   } else if (request.method == "GET" && strip_trailing_slash(path) == kEndpointsPath) {

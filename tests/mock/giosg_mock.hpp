@@ -11,7 +11,9 @@
 //   none                   no fault (a request's header overrides the default fault)
 //   close                  read the request, then close the connection without answering
 //   delay=MS               wait MS milliseconds, then answer normally (or apply the other item)
-//   status=CODE            answer CODE (200..599) with {"detail": "mock fault"}
+//   status=CODE            answer CODE (200..599) with {"detail": "mock fault"}; with a request
+//                          header `X-Mock-Retry-After: V` the answer carries `Retry-After: V`
+//                          (giosg's 429 throttling answer)
 //   malformed              write "NOT HTTP\r\n\r\n" and close
 //   clte                   a response with both Content-Length and Transfer-Encoding: chunked
 //   gzip-chunked           a 200 with Transfer-Encoding: gzip, chunked (a coding a proxy that
