@@ -29,6 +29,8 @@ Usage:
 )" + std::string(audit_usage()) + R"(  giosg-gateway --help | --version
 
 Exit codes: 0 success, 1 invalid input or failure, 2 usage error; audit verify: 3 intact but for a torn last line.
+serve: SIGHUP (or POST /reload on the admin listener) reloads the config; SIGTERM/SIGINT drain and
+exit; SIGUSR1 rotates the audit file. GIOSG_LOG_LEVEL overrides the config's log.level.
 )";
 }
 
