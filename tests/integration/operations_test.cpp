@@ -247,7 +247,7 @@ TEST_F(Operations, ReloadUnderLoadLosesNoRequestAndNoConnection) {
     write_config(client_json("billing", kBillingKey));
     start();
     constexpr int kConnections = 4;
-    constexpr int kRequestsEach = 300;
+    constexpr int kRequestsEach = 600;  // 2400 requests across the reloads
     std::atomic<int> failures{0};
     std::atomic<int> done{0};
     std::vector<std::thread> clients;
@@ -263,15 +263,22 @@ TEST_F(Operations, ReloadUnderLoadLosesNoRequestAndNoConnection) {
             }
         });
     }
-    // Reloads while the load runs: one adds a client, the next one removes it again.
-    for (int i = 0; i < 6; ++i) {
-        std::this_thread::sleep_for(50ms);
-        const std::string clients_json = client_json("billing", kBillingKey) +
-                                         (i % 2 == 0 ? ", " + client_json("newcomer", kNewcomerKey) : std::string());
+    // Reloads as long as the load runs: one adds a client, the next one removes it again.
+    std::size_t reloads = 0;
+    int done_at_first_reload = -1;
+    while (done.load() < kConnections * kRequestsEach && reloads < 100) {
+        std::this_thread::sleep_for(20ms);
+        const std::string clients_json =
+            client_json("billing", kBillingKey) +
+            (reloads % 2 == 0 ? ", " + client_json("newcomer", kNewcomerKey) : std::string());
         write_config(clients_json);
+        if (done_at_first_reload < 0) done_at_first_reload = done.load();
         EXPECT_EQ(admin_request("POST", "/reload").status, 200);
+        ++reloads;
     }
     for (auto& t : clients) t.join();
+    EXPECT_GE(reloads, 2u);
+    EXPECT_LT(done_at_first_reload, kConnections * kRequestsEach) << "the load ended before the first reload";
     EXPECT_EQ(failures.load(), 0);
     EXPECT_EQ(done.load(), kConnections * kRequestsEach);
     ASSERT_EQ(serve_->signal_and_wait(SIGTERM, 5s), std::optional<int>(0)) << serve_->stderr_text();
@@ -279,7 +286,7 @@ TEST_F(Operations, ReloadUnderLoadLosesNoRequestAndNoConnection) {
     for (const auto& r : audit_objects(dir_ / "audit.jsonl"))
         if (!r.contains("kind") && r.at("request_id").as_string().starts_with("load-")) ++requests;
     EXPECT_EQ(requests, static_cast<std::size_t>(kConnections * kRequestsEach)) << "not every request was audited";
-    EXPECT_EQ(reload_records(dir_ / "audit.jsonl").size(), 6u);
+    EXPECT_EQ(reload_records(dir_ / "audit.jsonl").size(), reloads);
 }
 
 // --- token files ---------------------------------------------------------------------------------
