@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -352,6 +355,35 @@ TEST_F(Operations, TokenFileSwappedByASymlinkRenameIsUsedWithinFiveSeconds) {
     const std::string log = serve_->stderr_text();
     EXPECT_EQ(log.find(kTokenA), std::string::npos) << "a token leaked into the log";
     EXPECT_EQ(log.find(kTokenB), std::string::npos) << "a token leaked into the log";
+}
+
+TEST_F(Operations, FifoConfigAndTokenFileAreReadOnceAndNeverBlockTheSignals) {
+    // Secrets are sometimes handed over through FIFOs: each is read once at start (a writer gives
+    // it once). The periodic token check must not open the FIFO again: that would block the main
+    // thread, and SIGTERM with it.
+    const std::string config = [&] {
+        write_config(client_json("billing", kBillingKey), {}, "token.fifo");
+        return read_text(dir_ / "gateway.json");
+    }();
+    fs::remove(dir_ / "gateway.json");
+    ASSERT_EQ(::mkfifo((dir_ / "gateway.json").c_str(), 0600), 0);
+    ASSERT_EQ(::mkfifo((dir_ / "token.fifo").c_str(), 0600), 0);
+    std::thread writer([&] {
+        for (const auto& [file, text] : std::vector<std::pair<fs::path, std::string>>{
+                 {dir_ / "gateway.json", config}, {dir_ / "token.fifo", std::string(kTokenA) + "\n"}}) {
+            const int fd = ::open(file.c_str(), O_WRONLY);  // waits for the gateway to open it
+            if (fd < 0) return;
+            (void)::write(fd, text.data(), text.size());
+            ::close(fd);
+        }
+    });
+    start();
+    writer.join();
+    ASSERT_EQ(request(port_, "GET", kOwnedChats, {{"Authorization", std::string("Bearer ") + kBillingKey}}).status, 200);
+    std::this_thread::sleep_for(2500ms);  // past the first periodic token check
+    const auto signalled = std::chrono::steady_clock::now();
+    ASSERT_EQ(serve_->signal_and_wait(SIGTERM, 5s), std::optional<int>(0)) << serve_->stderr_text();
+    EXPECT_LT(std::chrono::steady_clock::now() - signalled, 2s);
 }
 
 // --- readiness and drain -------------------------------------------------------------------------
