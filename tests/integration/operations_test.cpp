@@ -359,8 +359,8 @@ TEST_F(Operations, TokenFileSwappedByASymlinkRenameIsUsedWithinFiveSeconds) {
 
 TEST_F(Operations, FifoConfigAndTokenFileAreReadOnceAndNeverBlockTheSignals) {
     // Secrets are sometimes handed over through FIFOs: each is read once at start (a writer gives
-    // it once). The periodic token check must not open the FIFO again: that would block the main
-    // thread, and SIGTERM with it.
+    // it once). The periodic token check must not open the FIFO again: that would hold the main
+    // thread (reloads, the refresh) until a signal interrupts it.
     const std::string config = [&] {
         write_config(client_json("billing", kBillingKey), {}, "token.fifo");
         return read_text(dir_ / "gateway.json");
@@ -384,6 +384,8 @@ TEST_F(Operations, FifoConfigAndTokenFileAreReadOnceAndNeverBlockTheSignals) {
     const auto signalled = std::chrono::steady_clock::now();
     ASSERT_EQ(serve_->signal_and_wait(SIGTERM, 5s), std::optional<int>(0)) << serve_->stderr_text();
     EXPECT_LT(std::chrono::steady_clock::now() - signalled, 2s);
+    // A check stuck opening the FIFO would have been cut by the signal (EINTR) and said so.
+    EXPECT_EQ(serve_->stderr_text().find("token_file:"), std::string::npos) << serve_->stderr_text();
 }
 
 // --- readiness and drain -------------------------------------------------------------------------
