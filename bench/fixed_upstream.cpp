@@ -10,8 +10,12 @@
 //
 // With --auth VALUE every request whose Authorization header is not exactly VALUE gets a 401
 // instead (so a proxy that fails to swap in the server token shows up as non-2xx in wrk).
+// With --page N the body is a giosg-style list page of N teams (~180 bytes each) whose `next`
+// and `previous` are absolute URLs on --page-origin (default: this upstream's own origin, so a
+// gateway in front rewrites them); --gzip sends that body gzip-encoded (zlib, level 6).
 //
 //   bench-fixed-upstream PORT [--host HOST] [--auth VALUE] [--threads N]
+//                        [--page N [--page-origin URL] [--gzip 1]]
 //   (HOST defaults to 127.0.0.1, N to 1)
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -32,6 +36,8 @@
 #include <thread>
 #include <vector>
 
+#include <zlib.h>
+
 namespace {
 
 constexpr std::string_view kBody =
@@ -39,15 +45,41 @@ constexpr std::string_view kBody =
     R"("first_name":"Bench","last_name":"Upstream","email":"bench@example.com","is_active":true,"count":1}
 )";
 
-std::string make_response() {
-    std::string r = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ";
-    r += std::to_string(kBody.size());
-    r += "\r\n\r\n";
-    r += kBody;
+std::string list_page(int teams, const std::string& origin) {
+    const std::string list = origin + "/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/teams";
+    std::string body = "{\"next\":\"" + list + "?page=3\",\"previous\":\"" + list + "?page=1\",\"results\":[";
+    for (int i = 0; i < teams; ++i) {
+        if (i) body += ',';
+        body += R"({"id":"2c7d9a1e-0b7e-4f7a-9d3c-)" + std::to_string(100000000000 + i) + R"(","name":"Team )" +
+                std::to_string(i) +
+                R"(","organization_id":"7f9e9580-095b-42c7-838c-c04e667b26f7","created_at":"2026-11-30T08:15:00.000Z","is_default":false})";
+    }
+    return body + "]}";
+}
+
+std::string gzip(const std::string& data) {
+    z_stream z{};
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) std::abort();
+    std::string out(deflateBound(&z, data.size()) + 32, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    z.avail_in = static_cast<uInt>(data.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END) std::abort();
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+std::string make_response(std::string_view body, bool gzipped) {
+    std::string r = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n";
+    if (gzipped) r += "Content-Encoding: gzip\r\n";
+    r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    r += body;
     return r;
 }
 
-const std::string kResponse = make_response();
+std::string kResponse = make_response(kBody, false);  // replaced in main() for --page
 const std::string kUnauthorized =
     "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 41\r\n\r\n"
     "{\"detail\":\"bench upstream: wrong token\"}\n";
@@ -162,11 +194,24 @@ int main(int argc, char** argv) {
     const int port = std::atoi(argv[1]);
     const char* host = "127.0.0.1";
     int threads = 1;
+    int page_teams = 0;
+    std::string page_origin;
+    bool page_gzip = false;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (std::strcmp(argv[i], "--host") == 0) {
             host = argv[i + 1];
         } else if (std::strcmp(argv[i], "--auth") == 0) {
             g_auth = argv[i + 1];
+        } else if (std::strcmp(argv[i], "--page") == 0) {
+            page_teams = std::atoi(argv[i + 1]);
+            if (page_teams < 1 || page_teams > 100000) {
+                std::fprintf(stderr, "--page must be 1..100000\n");
+                return 2;
+            }
+        } else if (std::strcmp(argv[i], "--page-origin") == 0) {
+            page_origin = argv[i + 1];
+        } else if (std::strcmp(argv[i], "--gzip") == 0) {
+            page_gzip = std::strcmp(argv[i + 1], "1") == 0;
         } else if (std::strcmp(argv[i], "--threads") == 0) {
             threads = std::atoi(argv[i + 1]);
             if (threads < 1 || threads > 256) {
@@ -188,6 +233,11 @@ int main(int argc, char** argv) {
     if (::inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
         std::fprintf(stderr, "bad host %s\n", host);
         return 2;
+    }
+    if (page_teams > 0) {
+        if (page_origin.empty()) page_origin = std::string("http://") + host + ":" + std::to_string(port);
+        const std::string page = list_page(page_teams, page_origin);
+        kResponse = make_response(page_gzip ? gzip(page) : page, page_gzip);
     }
     std::vector<int> listeners;
     for (int t = 0; t < threads; ++t) listeners.push_back(make_listener(addr));

@@ -9,7 +9,8 @@ Both peers get the same rules as the gateway's bench config, generated from the 
   * the catalogue's url patterns as an ordered list of anchored regular expressions
     (<name> -> [^/]+, one optional trailing slash), ordered so that the first match is the one the
     gateway's trie picks (a literal segment beats a placeholder); no match -> 404;
-  * per pattern the catalogue's methods; any other -> 405 with "Allow" in catalogue order;
+  * per pattern the catalogue's methods, HEAD after GET; any other -> 405 with "Allow" in that
+    order;
   * forwarding over keep-alive upstream connections with Authorization replaced by
     "Token <server token>", the upstream's Host, an X-Request-Id (the client's when it is
     1-128 of [A-Za-z0-9._-], else a new one) upstream and on every response;
@@ -38,6 +39,9 @@ def load_catalogue(path):
         for m in methods:
             if m not in merged[key][1]:
                 merged[key][1].append(m)
+            # HEAD wherever GET is, listed right after it (docs/reference.md §3 step 4)
+            if m == "GET" and "HEAD" not in merged[key][1]:
+                merged[key][1].append("HEAD")
     return [(merged[k][0], merged[k][1]) for k in order]
 
 

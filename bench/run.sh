@@ -17,6 +17,11 @@
 #   AUDIT_FSYNC [batch]   audit.fsync of the gateway config, used when the gateway accepts it
 #   AUDIT_PATH  []        audit.path for the gateway instead of a file in the work dir; /dev/null
 #                         measures the gateway with records made (serialised, chained) but not stored
+#   PAGE []       the upstream answers a giosg-style list page of PAGE teams (~180 B each: 10 ->
+#                 ~2 KB, 1000 -> ~180 KB) instead of the fixed ~200-byte object; its next/previous
+#                 are on the upstream's origin, so the gateway rewrites them (docs/reference.md §6)
+#   PAGE_ORIGIN [] links on this origin instead (e.g. https://elsewhere.example: nothing rewritten)
+#   PAGE_GZIP [0] 1: the page is sent gzip-encoded
 #   IDLE_CONNS [10000]    IDLE_TARGETS ["gateway nginx haproxy"]    IDLE_HOLD [3] seconds
 #   PROXY_CPUS / UPSTREAM_CPUS / LOAD_CPUS   taskset CPU lists (default: see pin_plan)
 #   BUILD [auto]  auto: build, fall back to existing binaries if the build fails; 0: never
@@ -47,7 +52,7 @@ RESULTS_DIR=${RESULTS_DIR:-$BENCH/results}
 CATALOGUE="$ROOT/policies/giosg-v5-endpoints.json"
 
 ORG=7f9e9580-095b-42c7-838c-c04e667b26f7
-BENCH_PATH="/api/v5/orgs/$ORG/users"   # GET, POST, OPTIONS in the catalogue; GET needs no scope
+BENCH_PATH="/api/v5/orgs/$ORG/users"   # GET, HEAD, POST, OPTIONS; GET needs no scope
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
@@ -230,8 +235,11 @@ raise_fd_limit() {
 UPORT=""
 start_upstream() {
     UPORT=$(free_port)
+    local page=()
+    [ -n "${PAGE:-}" ] && page=(--page "$PAGE" --gzip "${PAGE_GZIP:-0}")
+    [ -n "${PAGE:-}" ] && [ -n "${PAGE_ORIGIN:-}" ] && page+=(--page-origin "$PAGE_ORIGIN")
     ${PIN_UPSTREAM[@]+"${PIN_UPSTREAM[@]}"} "$UPSTREAM_BIN" "$UPORT" --auth "Token $SERVER_TOKEN" \
-        --threads "$UPSTREAM_THREADS" >/dev/null 2>"$WORK/upstream.log" &
+        --threads "$UPSTREAM_THREADS" ${page[@]+"${page[@]}"} >/dev/null 2>"$WORK/upstream.log" &
     UPSTREAM_PID=$!
     PIDS+=("$UPSTREAM_PID")
     wait_http "$UPORT" "$UPSTREAM_PID" || die "the fixed upstream did not start: $(cat "$WORK/upstream.log")"
@@ -370,7 +378,7 @@ check_target() {
     expect "Token scheme, literal segment, trailing slash" 200 "$code"
     hdr=$(curl -s -D - -o /dev/null -X DELETE -H "Authorization: Bearer $KEY" "$base$BENCH_PATH" | tr -d '\r')
     expect "DELETE status" 405 "$(echo "$hdr" | awk 'NR==1 { print $2 }')"
-    expect "DELETE Allow" "GET, POST, OPTIONS" "$(echo "$hdr" | awk -F': ' 'tolower($1) == "allow" { print $2 }')"
+    expect "DELETE Allow" "GET, HEAD, POST, OPTIONS" "$(echo "$hdr" | awk -F': ' 'tolower($1) == "allow" { print $2 }')"
     hdr=$(curl -s -D - -o /dev/null -H "Authorization: Bearer not-a-valid-bench-key" "$base$BENCH_PATH" | tr -d '\r')
     expect "bad key status" 401 "$(echo "$hdr" | awk 'NR==1 { print $2 }')"
     expect "bad key WWW-Authenticate" 'Bearer realm="giosg-gateway"' \
@@ -383,6 +391,13 @@ check_target() {
     expect "unknown endpoint without a key" 401 "$code"
     hdr=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $KEY" "$base$BENCH_PATH" | tr -d '\r')
     [ -n "$(echo "$hdr" | awk -F': ' 'tolower($1) == "x-request-id" { print $2 }')" ] || expect "X-Request-Id" present missing
+    if [ -n "${PAGE:-}" ] && [ "$name" = gateway ]; then  # the page's link as the client sees it
+        local next want="$base/"
+        next=$(curl -s --compressed -H "Authorization: Bearer $KEY" "$base$BENCH_PATH" |
+            python3 -c 'import json, sys; print(json.load(sys.stdin)["next"])' 2>/dev/null || true)
+        [ -n "${PAGE_ORIGIN:-}" ] && want="$PAGE_ORIGIN/"
+        expect "page link origin" "$want" "${next:0:${#want}}"
+    fi
     sleep 0.1
     return "$bad"
 }

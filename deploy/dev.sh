@@ -17,14 +17,18 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl python3 zlib1g-dev
+  curl python3 python3-yaml zlib1g-dev
 )
+# Only for the test suite: promtool (in Debian's prometheus package) checks deploy/monitoring's
+# alert rules. Installed without recommends; only promtool is used, never the server.
+TEST_PACKAGES=(prometheus)
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }
 
-install_missing() {
-  local missing=()
-  for p in "${PACKAGES[@]}"; do
+install_missing() {  # [packages...]: default PACKAGES
+  local missing=() wanted=("$@")
+  [ ${#wanted[@]} -gt 0 ] || wanted=("${PACKAGES[@]}")
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -40,6 +44,7 @@ build() { build_preset dev "$@"; }  # [targets...]: default everything
 
 run_tests() {
   build
+  install_missing "${TEST_PACKAGES[@]}"
   log "running the test suite"
   cd "$BUILD_DIR"
   ctest --output-on-failure -j "$JOBS" --timeout 300

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common.hpp"
+#include "requests.hpp"
 #include "http/forward.hpp"
 #include "http/head.hpp"
 #include "http/target.hpp"
@@ -16,21 +17,8 @@ namespace {
 
 using namespace giosg;
 
-std::string typical_request() {
-    return std::string("GET /api/v5/orgs/") + bench::kOrg + "/users?page_size=50 HTTP/1.1\r\n"
-           "Host: giosg-gateway.internal:8080\r\n"
-           "User-Agent: python-requests/2.31.0\r\n"
-           "Accept-Encoding: gzip, deflate\r\n"
-           "Accept: application/json\r\n"
-           "Connection: keep-alive\r\n"
-           "Authorization: Token 3q2+7wAAAAB0aGlzIGlzIGEgYmVuY2gga2V5IQ\r\n"
-           "X-Request-Id: 7c3f1a52e0b94d2a9d3f5c8e1b2a4f60\r\n"
-           "Traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
-           "\r\n";
-}
-
 void BM_ParseRequestHead(benchmark::State& state) {
-    const std::string raw = typical_request();
+    const std::string raw = bench::typical_get_request();
     http::RequestHead head;
     for (auto _ : state) {
         head.clear();
@@ -43,7 +31,7 @@ void BM_ParseRequestHead(benchmark::State& state) {
 BENCHMARK(BM_ParseRequestHead);
 
 void BM_RewriteRequestHead(benchmark::State& state) {
-    const std::string raw = typical_request();
+    const std::string raw = bench::typical_get_request();
     const std::string upstream_authority = "service.giosg.com";
     const std::string server_authorization = "Authorization: Token 0123456789abcdef0123456789abcdef01234567\r\n";
     http::RequestHead head;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "http/head.hpp"
+#include "requests.hpp"
 
 namespace {
 
@@ -20,19 +21,6 @@ namespace http = giosg::http;
 namespace bhttp = boost::beast::http;
 
 constexpr std::size_t kMaxHead = 16384;
-
-std::string api_get() {
-    return "GET /api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/users?page_size=50 HTTP/1.1\r\n"
-           "Host: giosg-gateway.internal:8080\r\n"
-           "User-Agent: python-requests/2.31.0\r\n"
-           "Accept-Encoding: gzip, deflate\r\n"
-           "Accept: application/json\r\n"
-           "Connection: keep-alive\r\n"
-           "Authorization: Token 3q2+7wAAAAB0aGlzIGlzIGEgYmVuY2gga2V5IQ\r\n"
-           "X-Request-Id: 7c3f1a52e0b94d2a9d3f5c8e1b2a4f60\r\n"
-           "Traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
-           "\r\n";
-}
 
 std::string post_head() {
     return "POST /api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/chats HTTP/1.1\r\n"
@@ -48,7 +36,7 @@ std::string post_head() {
 
 /// About 4 KiB of head: the GET above plus a large cookie and a few more fields.
 std::string large_head() {
-    std::string raw = api_get();
+    std::string raw = giosg::bench::typical_get_request();
     raw.resize(raw.size() - 2);  // reopen the field block
     raw += "Cookie: session=" + std::string(3400, 'c') + "\r\n";
     raw += "Accept-Language: fi-FI,fi;q=0.9,en-US;q=0.8,en;q=0.7\r\n";
@@ -84,8 +72,8 @@ void beast(benchmark::State& state, const std::string& raw) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * raw.size()));
 }
 
-void BM_Own_ApiGet(benchmark::State& state) { own(state, api_get()); }
-void BM_Beast_ApiGet(benchmark::State& state) { beast(state, api_get()); }
+void BM_Own_ApiGet(benchmark::State& state) { own(state, giosg::bench::typical_get_request()); }
+void BM_Beast_ApiGet(benchmark::State& state) { beast(state, giosg::bench::typical_get_request()); }
 void BM_Own_PostHead(benchmark::State& state) { own(state, post_head()); }
 void BM_Beast_PostHead(benchmark::State& state) { beast(state, post_head()); }
 void BM_Own_Head4KiB(benchmark::State& state) { own(state, large_head()); }

@@ -106,6 +106,7 @@ std::string Metrics::render() const {
     Histogram::Totals request_totals, upstream_totals;
     std::uint64_t opened = 0, idle_overflow = 0, dropped_headers = 0;
     std::array<std::uint64_t, 4> rewrite_skipped{};
+    std::array<std::uint64_t, 5> upstream_responses{};
     for (const auto& s : shards_) {
         s->request_duration.add_to(request_totals);
         s->upstream_duration.add_to(upstream_totals);
@@ -114,6 +115,8 @@ std::string Metrics::render() const {
         dropped_headers += s->dropped_headers.load(std::memory_order_relaxed);
         for (std::size_t r = 0; r < rewrite_skipped.size(); ++r)
             rewrite_skipped[r] += s->rewrite_skipped[r].load(std::memory_order_relaxed);
+        for (std::size_t c = 0; c < upstream_responses.size(); ++c)
+            upstream_responses[c] += s->upstream_responses[c].load(std::memory_order_relaxed);
     }
     render_histogram(out, "giosg_gateway_request_duration_seconds",
                      "Time from the first byte of a request head to the end of its response.", request_totals);
@@ -123,6 +126,7 @@ std::string Metrics::render() const {
                    "# HELP giosg_gateway_policy_endpoints Endpoints in the active policy table.\n"
                    "# TYPE giosg_gateway_policy_endpoints gauge\ngiosg_gateway_policy_endpoints {}\n",
                    policy_endpoints.load(std::memory_order_relaxed));
+    policy_changes.render(out);
     fmt::format_to(std::back_inserter(out),
                    "# HELP giosg_gateway_reloads_total Config reloads (SIGHUP, POST /reload, a changed token_file), "
                    "by result.\n# TYPE giosg_gateway_reloads_total counter\n"
@@ -142,6 +146,11 @@ std::string Metrics::render() const {
                    "# TYPE giosg_gateway_upstream_idle_overflow_total counter\n"
                    "giosg_gateway_upstream_idle_overflow_total {}\n",
                    opened, idle_overflow);
+    out.append("# HELP giosg_gateway_upstream_responses_total Responses from the upstream, by status class.\n"
+               "# TYPE giosg_gateway_upstream_responses_total counter\n");
+    for (std::size_t c = 0; c < upstream_responses.size(); ++c)
+        fmt::format_to(std::back_inserter(out), "giosg_gateway_upstream_responses_total{{class=\"{}xx\"}} {}\n", c + 1,
+                       upstream_responses[c]);
     fmt::format_to(std::back_inserter(out),
                    "# HELP giosg_gateway_dropped_headers_total Request header fields not forwarded because their "
                    "name contains '_'.\n"

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "admin/policy_change_metrics.hpp"
 #include "common/reason.hpp"
 #include "relay/body_rewrite.hpp"
 #include "upstream/pool_stats.hpp"
@@ -64,6 +65,13 @@ public:
         rewrite_skipped[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
     }
     std::array<std::atomic<std::uint64_t>, 4> rewrite_skipped{};  // indexed by relay::SkipReason
+    /// Responses the upstream itself gave, by status class (1xx..5xx): its own errors, which the
+    /// gateway passes through under code "ok", are seen only here.
+    void count_upstream_status(int status) noexcept {
+        if (status >= 100 && status <= 599)
+            upstream_responses[static_cast<std::size_t>(status / 100 - 1)].fetch_add(1, std::memory_order_relaxed);
+    }
+    std::array<std::atomic<std::uint64_t>, 5> upstream_responses{};
 
     [[nodiscard]] std::uint64_t requests(std::size_t client_slot, Reason code, std::size_t method_index) const noexcept;
 
@@ -85,6 +93,7 @@ public:
     /// request path). kUnauthenticatedSlot when every slot is taken.
     std::size_t client_slot(const std::string& name);
     std::atomic<std::uint64_t> policy_endpoints{0};
+    PolicyChangeMetrics policy_changes;   // catalogue drift (written by the policy refresh)
     // Reloads (docs/reference.md §5): giosg_gateway_reloads_total{result}.
     std::atomic<std::uint64_t> reloads_ok{0};
     std::atomic<std::uint64_t> reloads_error{0};

@@ -36,6 +36,9 @@ constexpr Member kCorrectionMembers[] = {{"ts", Type::string},   {"request_id", 
                                          {"code", Type::string}, {"status", Type::count},
                                          {"bytes_out", Type::count}};
 
+constexpr Member kPolicyChangeMembers[] = {{"ts", Type::string},     {"change", Type::string},
+                                           {"pattern", Type::string}, {"method", Type::string},
+                                           {"scopes", Type::any},     {"applied", Type::any}};
 // A config reload, also a token file picked up (docs/reference.md §5 "Reload").
 constexpr Member kReloadMembers[] = {{"ts", Type::string},
                                      {"result", Type::string},
@@ -48,6 +51,7 @@ std::optional<std::span<const Member>> members_of(std::string_view kind) {
     if (kind == "checkpoint") return kCheckpointMembers;
     if (kind == "gap") return kGapMembers;
     if (kind == "correction") return kCorrectionMembers;
+    if (kind == "policy_change") return kPolicyChangeMembers;
     if (kind == "reload") return kReloadMembers;
     return std::nullopt;
 }

@@ -120,6 +120,12 @@ int cmd_check(const Args& a, std::ostream& out, std::ostream& err) {
     out << "credentials: " << loaded->credentials.size() << " loaded\n";
     out << "clients: " << c.clients.size() << "\n";
     out << "policy: " << loaded->policy.table->size() << " endpoints from " << loaded->policy.origin << "\n";
+    if (c.policy.on_widening == PolicyConfig::OnWidening::hold) {
+        // The snapshot against the live catalogue (docs/reference.md "Catalogue drift").
+        const auto held = loaded->policy.held();
+        out << "policy changes held: " << held.size() << "\n";
+        for (const auto& change : loaded->policy.changes) out << "  " << change.line() << "\n";
+    }
     static constexpr std::string_view kFsync[] = {"always", "batch", "never"};
     out << "audit: " << (c.audit.to_stdout ? std::string("stdout") : c.audit.path.string()) << ", fsync "
         << kFsync[static_cast<int>(c.audit.fsync)] << ", on_failure "
@@ -163,6 +169,12 @@ int cmd_explain(const Args& a, std::ostream& out, std::ostream& err) {
         result["allow"] = string_array(methods);
     } else {
         result["allow"] = nullptr;
+    }
+    // Under on_widening "hold": the changes not in force, so that a surprising answer is explained.
+    if (const auto held = loaded->policy.held(); !held.empty()) {
+        boost::json::array lines;
+        for (const auto& change : held) lines.emplace_back(change.line());
+        result["held_changes"] = std::move(lines);
     }
     out << boost::json::serialize(result) << "\n";
     return 0;

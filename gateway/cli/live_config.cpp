@@ -6,6 +6,7 @@
 
 #include "audit/record.hpp"
 #include "cli/logging.hpp"
+#include "server/policy_refresh.hpp"
 
 namespace giosg::cli {
 
@@ -95,6 +96,7 @@ LiveConfig::LiveConfig(const Loaded& loaded, std::shared_ptr<const Snapshot> sna
     readiness_.set_policy_loaded(current_->policy != nullptr);
     readiness_.set_credentials_loaded(true);  // serve starts only with every credential loaded
     apply_operations(*current_->config);
+    adopt_policy_load(loaded.policy, current_->config->policy.on_widening);
 }
 
 const Secret* LiveConfig::credential(const std::string& name) const {
@@ -186,6 +188,7 @@ AdminReloadResult LiveConfig::reload(ReloadTrigger trigger) {
     config_sha256_ = result.config_sha256;
     token_file_errors_.clear();
     publish(next);
+    adopt_policy_load(loaded->policy, next->config->policy.on_widening);
     apply_operations(*next->config);
     readiness_.set_policy_loaded(true);
     readiness_.set_credentials_loaded(true);
@@ -252,8 +255,19 @@ void LiveConfig::check_token_files() {
     audit_reload(true, ReloadTrigger::file, config_sha256_);
 }
 
-void LiveConfig::publish_policy(std::shared_ptr<const PolicyTable> table, std::string origin) {
-    publish(with_policy(*current_, std::move(table), std::move(origin)));
+void LiveConfig::adopt_policy_load(const PolicyLoad& load, OnWidening mode) {
+    drift_.emplace(load.entries, mode, load.held());
+    server::report_policy_changes(load.changes, drift_->held().size(), {metrics_, audit_, audit_ring_});
+}
+
+void LiveConfig::refresh_policy(const std::vector<CatalogueEntry>& live) {
+    const auto changes = drift_->refresh(live);
+    server::report_policy_changes(changes, drift_->held().size(), {metrics_, audit_, audit_ring_});
+    auto table = PolicyTable::compile(drift_->in_force());
+    const std::string& origin = current_->config->upstream.url.origin;
+    spdlog::info("policy refreshed: {} endpoints from {}{}", table->size(), origin,
+                 drift_->held().empty() ? std::string() : ", " + std::to_string(drift_->held().size()) + " change(s) held");
+    publish(with_policy(*current_, std::move(table), "upstream " + origin));
 }
 
 std::vector<std::filesystem::path> LiveConfig::token_folders() const {

@@ -20,6 +20,8 @@
 #include "cli/commands.hpp"
 #include "server/server.hpp"
 #include "server/snapshot.hpp"
+#include "policy/drift.hpp"
+#include "upstream/catalogue_fetch.hpp"
 
 namespace giosg::cli {
 
@@ -45,8 +47,9 @@ public:
     /// counted once per change). Cheap when nothing changed.
     void check_token_files();
 
-    /// A refreshed policy table on the current snapshot.
-    void publish_policy(std::shared_ptr<const PolicyTable> table, std::string origin);
+    /// A refreshed live catalogue: the drift rule (policy.on_widening) decides what applies;
+    /// every change is logged, counted and audited; the table in force is published.
+    void refresh_policy(const std::vector<CatalogueEntry>& live);
 
     /// The token files' folders (for the watch).
     [[nodiscard]] std::vector<std::filesystem::path> token_folders() const;
@@ -60,6 +63,8 @@ private:
     void audit_reload(bool ok, ReloadTrigger trigger, std::string_view config_sha256);
     /// What the config sets outside the snapshot: readiness inputs, the admin token, logging.
     void apply_operations(const Config& config);
+    /// Starts the drift state from a policy load (start or reload) and reports its changes.
+    void adopt_policy_load(const PolicyLoad& load, OnWidening mode);
 
     std::shared_ptr<const Snapshot> current_;
     CredentialSet credentials_;
@@ -71,6 +76,7 @@ private:
     AuditRing& audit_ring_;
     Readiness& readiness_;
     AdminServer* admin_;
+    std::optional<PolicyDrift> drift_;  // the table in force and the held changes
     std::string line_;  // the audit record being written
 };
 

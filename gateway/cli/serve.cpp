@@ -55,9 +55,7 @@ asio::awaitable<void> refresh_loop(asio::io_context& ioc, LiveConfig& live) {
             continue;
         }
         if (live.current()->config != config) continue;  // a reload during the fetch brought its own table
-        auto table = PolicyTable::compile(fetched.entries);
-        spdlog::info("policy refreshed: {} endpoints from {}", table->size(), config->upstream.url.origin);
-        live.publish_policy(std::move(table), "upstream " + config->upstream.url.origin);
+        live.refresh_policy(fetched.entries);
     }
 }
 

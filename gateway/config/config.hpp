@@ -86,6 +86,9 @@ struct PolicyConfig {
     std::optional<std::filesystem::path> file;  // absolute after loading
     std::string credential;                     // required when source == upstream
     std::chrono::seconds refresh{3600};         // 0 = never
+    // Catalogue drift (docs/reference.md): "apply" adopts every change, "hold" only narrowing ones.
+    enum class OnWidening : std::uint8_t { apply, hold };
+    OnWidening on_widening = OnWidening::apply;
 };
 
 struct SyslogConfig {

@@ -1,4 +1,5 @@
-// "policy": where the endpoint catalogue comes from and how often it is refreshed.
+// "policy": where the endpoint catalogue comes from, how often it is refreshed, and what a
+// refresh that widens access does (docs/reference.md "Catalogue drift").
 #include "config/sections.hpp"
 
 namespace giosg::config_detail {
@@ -24,6 +25,16 @@ void read_policy(ObjectReader& top, const CredentialNames& credentials, Config& 
     }
     if (auto refresh = policy->integer("refresh_s", 0, kMaxRefreshS)) {
         result.refresh = std::chrono::seconds(*refresh);
+    }
+
+    if (auto on_widening = policy->string("on_widening")) {
+        if (*on_widening == "apply") {
+            result.on_widening = PolicyConfig::OnWidening::apply;
+        } else if (*on_widening == "hold") {
+            result.on_widening = PolicyConfig::OnWidening::hold;
+        } else {
+            policy->error("on_widening", "must be \"apply\" or \"hold\"");
+        }
     }
 
     // Only for an absent (or null) key: a present but invalid value already has its own error.

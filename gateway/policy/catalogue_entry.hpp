@@ -12,6 +12,9 @@ struct MethodRule {
     std::string name;                       // "GET"
     ScopeSet scopes = 0;                    // any-of; 0 = any authenticated client
     std::vector<std::string> scope_names;   // as the catalogue spells them, in order
+    // A rule the catalogue drift rule narrowed to an empty intersection (policy/drift.hpp) admits
+    // nobody: no names, scopes = kUnknownScope (which no client holds). A catalogue never has one.
+    [[nodiscard]] bool admits_nobody() const noexcept { return scope_names.empty() && scopes != 0; }
 };
 
 struct CatalogueEntry {

@@ -86,6 +86,7 @@ void Session::finish(Exchange& ex) {
                                         ? ex.snapshot->metric_slot(ex.identity.client_index)
                                         : kUnauthenticatedSlot;
     worker_.metrics.count_request(client_slot, ex.code, ex.method);
+    if (ex.upstream_status) worker_.metrics.count_upstream_status(*ex.upstream_status);
     worker_.metrics.request_duration.observe(duration_ms / 1000.0);
     if (body_.capacity() > kKeepBufferBytes) {
         body_.clear();

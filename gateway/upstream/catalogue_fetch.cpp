@@ -223,6 +223,38 @@ CatalogueFile read_catalogue_file(const std::filesystem::path& file) {
     return result;
 }
 
+namespace {
+
+// on_widening "hold" at start-up: the snapshot file is the table in force, the live catalogue
+// what it drifts to.
+void hold_to_snapshot(const Config& config, PolicyLoad& load) {
+    if (!config.policy.file) {
+        load.warnings.push_back("policy.on_widening is \"hold\" but no policy.file snapshot is configured: the live "
+                                "catalogue is in force unreviewed");
+        return;
+    }
+    auto file = read_catalogue_file(*config.policy.file);
+    if (!file.errors.empty()) {
+        load.warnings.push_back("policy.on_widening is \"hold\" but the snapshot cannot be read (" +
+                                file.errors.front().message + "): the live catalogue is in force unreviewed");
+        return;
+    }
+    auto outcome = reconcile_catalogue(file.entries, load.entries, PolicyConfig::OnWidening::hold);
+    load.entries = std::move(outcome.in_force);
+    load.changes = std::move(outcome.changes);
+    if (const auto held = load.held().size(); held != 0)
+        load.origin += ", " + std::to_string(held) + " change(s) held against " + config.policy.file->string();
+}
+
+}  // namespace
+
+std::vector<PolicyChange> PolicyLoad::held() const {
+    std::vector<PolicyChange> result;
+    for (const auto& c : changes)
+        if (!c.applied) result.push_back(c);
+    return result;
+}
+
 PolicyLoad load_policy(const Config& config, const CredentialSet& credentials) {
     PolicyLoad load;
     const auto& policy = config.policy;
@@ -235,8 +267,9 @@ PolicyLoad load_policy(const Config& config, const CredentialSet& credentials) {
             auto fetched = fetch_catalogue_blocking(config.upstream, token->second);
             if (fetched.ok()) {
                 load.entries = std::move(fetched.entries);
-                load.table = PolicyTable::compile(load.entries);
                 load.origin = "upstream " + config.upstream.url.origin + " (" + std::to_string(fetched.pages) + " pages)";
+                if (policy.on_widening == PolicyConfig::OnWidening::hold) hold_to_snapshot(config, load);
+                load.table = PolicyTable::compile(load.entries);
                 return load;
             }
             why = fetched.error;

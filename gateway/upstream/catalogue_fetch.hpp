@@ -14,6 +14,7 @@
 #include "common/secret.hpp"
 #include "config/config.hpp"
 #include "policy/catalogue.hpp"
+#include "policy/drift.hpp"
 
 namespace giosg {
 
@@ -45,16 +46,21 @@ CatalogueFile read_catalogue_file(const std::filesystem::path& file);
 
 struct PolicyLoad {
     std::shared_ptr<const PolicyTable> table;   // null when nothing usable was found
-    std::vector<CatalogueEntry> entries;
+    std::vector<CatalogueEntry> entries;        // the table in force
     std::string origin;                         // "upstream https://…" or "file /path"
     std::vector<std::string> warnings;          // e.g. live fetch failed, snapshot used
     bool tls_verify_failed = false;             // the live fetch failed on the upstream's certificate
     std::vector<PathError> errors;              // why there is no table
+    /// With policy.on_widening "hold": how the live catalogue differs from the snapshot file,
+    /// which is the table in force at start-up (docs/reference.md "Catalogue drift").
+    std::vector<PolicyChange> changes;
+    [[nodiscard]] std::vector<PolicyChange> held() const;
 };
 
 /// policy.source "upstream": the live catalogue, else policy.file with a warning;
 /// "file": policy.file only. `credentials` may lack the policy credential (then the live fetch
-/// counts as failed).
+/// counts as failed). With on_widening "hold" and a readable policy.file, the live catalogue
+/// applies to the snapshot as far as the drift rule lets it, so a restart never adopts a held change.
 PolicyLoad load_policy(const Config& config, const CredentialSet& credentials);
 
 }  // namespace giosg

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <iterator>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -1019,5 +1021,20 @@ void GiosgMock::set_default_fault(std::string fault) {
 }
 
 void GiosgMock::set_endpoints_failure(bool fail) { state_->endpoints_failure = fail; }
+
+void GiosgMock::set_catalogue_file(const std::filesystem::path& file) {
+  MockState& state = *state_;
+  if (!state.io) throw std::logic_error("giosg-mock: set_catalogue_file() before start()");
+  // The io thread is the only reader of the catalogue: swap it there, and wait until it has.
+  auto swapped = std::make_shared<std::promise<void>>();
+  auto done = swapped->get_future();
+  asio::post(*state.io, [&state, swapped, catalogue = load_catalogue(file)]() mutable {
+    state.catalogue = std::move(catalogue);
+    swapped->set_value();
+  });
+  if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    throw std::runtime_error("giosg-mock: the io thread did not take the new catalogue");
+  }
+}
 
 }  // namespace giosg::mock

@@ -113,6 +113,9 @@ class GiosgMock {
   void set_default_fault(std::string fault);
   /// When true, GET /api/v5/endpoints answers 500.
   void set_endpoints_failure(bool fail);
+  /// Serves and matches another catalogue from now on (a giosg catalogue change, for the
+  /// gateway's drift tests). Throws like start() when the file is unusable. Call after start().
+  void set_catalogue_file(const std::filesystem::path& file);
 
  private:
   std::unique_ptr<detail::MockState> state_;

@@ -37,6 +37,8 @@ MEMBERS = {  # what each record kind must carry; a request record carries CONTRA
     "checkpoint": {"ts": STRING, "reason": STRING, "key_id": STRING, "sig": STRING},
     "gap": {"ts": STRING, "dropped": COUNT},
     "correction": {"ts": STRING, "request_id": STRING, "code": STRING, "status": COUNT, "bytes_out": COUNT},
+    "policy_change": {"ts": STRING, "change": STRING, "pattern": STRING, "method": STRING, "scopes": ANY,
+                      "applied": ANY},
     "reload": {"ts": STRING, "result": STRING, "trigger": STRING, "config_sha256": STRING},
 }
 

@@ -197,6 +197,18 @@ TEST(ParseConfig, PolicySourceMustBeUpstreamOrFile) {
                 ElementsAre("/policy/source: must be \"upstream\" or \"file\""));
 }
 
+TEST(ParseConfig, PolicyOnWideningIsApplyUnlessHold) {
+    EXPECT_EQ(parsed_after([](json::object&) {}).policy.on_widening, PolicyConfig::OnWidening::apply);
+    EXPECT_EQ(parsed_after([](json::object& c) { section(c, "policy")["on_widening"] = "hold"; }).policy.on_widening,
+              PolicyConfig::OnWidening::hold);
+    EXPECT_EQ(parsed_after([](json::object& c) { section(c, "policy")["on_widening"] = "apply"; }).policy.on_widening,
+              PolicyConfig::OnWidening::apply);
+    EXPECT_THAT(errors_after([](json::object& c) { section(c, "policy")["on_widening"] = "Hold"; }),
+                ElementsAre("/policy/on_widening: must be \"apply\" or \"hold\""));
+    EXPECT_THAT(errors_after([](json::object& c) { section(c, "policy")["on_widening"] = true; }),
+                ElementsAre("/policy/on_widening: must be a string"));
+}
+
 // ---- audit -----------------------------------------------------------------------------------
 
 TEST(ParseConfig, AuditPathDashMeansStdout) {
