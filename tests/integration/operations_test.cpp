@@ -554,6 +554,35 @@ TEST_F(Operations, JsonLogLinesAtTheConfiguredLevelChangedByReload) {
     EXPECT_NE(after.find("\"level\":\"error\""), std::string::npos) << after;
 }
 
+TEST_F(Operations, ProbeAsksTheAdminListenerForHealthAndReadiness) {
+    write_config(client_json("billing", kBillingKey),
+                 "  \"admin_token_sha256\": \"" + format_key_digest(sha256("probe-admin-token")) + "\",\n");
+    // The config names port 0: the probe reads the port from a copy that names the bound one.
+    start();
+    std::string text = read_text(dir_ / "gateway.json");
+    text.replace(text.find("\"admin_listen\": \"127.0.0.1:0\""), 29,
+                 "\"admin_listen\": \"127.0.0.1:" + std::to_string(admin_port_) + "\"");
+    write_text(dir_ / "probe.json", text);
+    const auto live = run_gateway(dir_, {"probe", "live", "--config", "probe.json"}, 30s);
+    EXPECT_EQ(live.exit_code, 0) << live.err;
+    const auto ready = run_gateway(dir_, {"probe", "ready", "--config", "probe.json"}, 30s);
+    EXPECT_EQ(ready.exit_code, 0) << ready.err;
+    EXPECT_EQ(ready.out, "{\"ready\": true}\n");
+    EXPECT_EQ(run_gateway(dir_, {"probe", "sideways", "--config", "probe.json"}, 30s).exit_code, 2);
+    ASSERT_EQ(serve_->signal_and_wait(SIGTERM, 5s), std::optional<int>(0)) << serve_->stderr_text();
+    const auto gone = run_gateway(dir_, {"probe", "live", "--config", "probe.json"}, 30s);
+    EXPECT_EQ(gone.exit_code, 1);
+    EXPECT_NE(gone.err.find("cannot connect"), std::string::npos) << gone.err;
+    // No admin listener to ask.
+    text.replace(text.find("\"admin_listen\""), 14, "\"public_url\"");
+    text.replace(text.find("127.0.0.1:" + std::to_string(admin_port_)), 10 + std::to_string(admin_port_).size(),
+                 "https://gw.example");
+    write_text(dir_ / "no-admin.json", text);
+    const auto none = run_gateway(dir_, {"probe", "ready", "--config", "no-admin.json"}, 30s);
+    EXPECT_EQ(none.exit_code, 1) << none.err;
+    EXPECT_NE(none.err.find("/admin_listen is not set"), std::string::npos) << none.err;
+}
+
 TEST(CheckUpstreamTls, ACertificateThatFailsVerificationIsAnErrorNotAWarning) {
     const fs::path dir = make_temp_dir("giosg-gw-check-tls");
     make_test_certificates(dir);
