@@ -24,11 +24,16 @@ Usage:
   giosg-gateway policy fetch --config FILE [--out FILE]
                                            fetch the live catalogue (GET /api/v5/endpoints, all pages)
   giosg-gateway policy diff OLD NEW        compare two catalogues (exit 0 same, 1 different, 2 unreadable)
+  giosg-gateway probe live|ready --config FILE
+                                           ask the running gateway's admin listener (/healthz or /readyz);
+                                           exit 0 when it answers 200 (container health checks)
   giosg-gateway hash-key                   read a client key on stdin, print sha256:<hex> for the config
   giosg-gateway gen-key                    print a new random client key and its sha256, as JSON
 )" + std::string(audit_usage()) + R"(  giosg-gateway --help | --version
 
 Exit codes: 0 success, 1 invalid input or failure, 2 usage error; audit verify: 3 intact but for a torn last line.
+serve: SIGHUP (or POST /reload on the admin listener) reloads the config; SIGTERM/SIGINT drain and
+exit; SIGUSR1 rotates the audit file. GIOSG_LOG_LEVEL overrides the config's log.level.
 )";
 }
 
@@ -60,7 +65,7 @@ int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream
     // `COMMAND --help` (also after other arguments) shows the usage, unless it is an option's
     // value; after an unknown command it is a usage error like any other.
     const bool known_command = cmd == "serve" || cmd == "check" || cmd == "explain" || cmd == "policy" ||
-                               cmd == "audit" || cmd == "hash-key" || cmd == "gen-key" || cmd.rfind("--", 0) == 0;
+                               cmd == "audit" || cmd == "probe" || cmd == "hash-key" || cmd == "gen-key" || cmd.rfind("--", 0) == 0;
     for (std::size_t i = 2; known_command && i < args.size(); ++i) {
         const bool is_value = std::find(kValueOptions.begin(), kValueOptions.end(), args[i - 1]) != kValueOptions.end() ||
                               ((args[i - 1] == "--public-key" || args[i - 1] == "--max-unsigned-s") && cmd == "audit");
@@ -113,6 +118,11 @@ int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream
         if (why = check_shape(a, {"--config"}, 0); !why.empty()) return usage_error(err, why);
         if (!a.has("--config")) return usage_error(err, "--config FILE is required");
         return cmd == "check" ? cmd_check(a, out, err) : cmd_serve(a, err);
+    }
+    if (cmd == "probe") {
+        if (why = check_shape(a, {"--config"}, 1); !why.empty()) return usage_error(err, why);
+        if (!a.has("--config")) return usage_error(err, "--config FILE is required");
+        return cmd_probe(a, out, err);
     }
     if (cmd == "explain") {
         if (why = check_shape(a, {"--config", "--client"}, 2); !why.empty()) return usage_error(err, why);

@@ -35,5 +35,7 @@ int cmd_gen_key(std::ostream& out, std::ostream& err);
 int cmd_policy_fetch(const Args& a, std::ostream& out, std::ostream& err);
 int cmd_policy_diff(const Args& a, std::ostream& out, std::ostream& err);
 int cmd_serve(const Args& a, std::ostream& err);
+/// probe live|ready: GET /healthz or /readyz on the config's admin listener; 0 when it answers 200.
+int cmd_probe(const Args& a, std::ostream& out, std::ostream& err);
 
 }  // namespace giosg::cli

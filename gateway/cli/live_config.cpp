@@ -2,14 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include "audit/record.hpp"
 #include "cli/logging.hpp"
-#include "common/hex.hpp"
-#include "common/sha256.hpp"
 #include "server/policy_refresh.hpp"
 
 namespace giosg::cli {
@@ -84,20 +80,12 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 }  // namespace
 
-std::optional<std::string> config_file_sha256(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return std::nullopt;
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) return std::nullopt;
-    return hex_encode(sha256(bytes));
-}
-
 LiveConfig::LiveConfig(const Loaded& loaded, std::shared_ptr<const Snapshot> snapshot, server::Server& server,
                        Metrics& metrics, AuditWriter& audit, AuditRing& audit_ring, Readiness& readiness,
                        AdminServer* admin)
     : current_(std::move(snapshot)),
       credentials_(loaded.credentials),
-      config_sha256_(config_file_sha256(loaded.config->file).value_or("")),
+      config_sha256_(loaded.config->file_sha256),
       server_(server),
       metrics_(metrics),
       audit_(audit),
@@ -128,6 +116,8 @@ std::shared_ptr<const Snapshot> LiveConfig::build(std::shared_ptr<const Config> 
 }
 
 void LiveConfig::publish(std::shared_ptr<const Snapshot> snapshot) {
+    if (current_ && current_->limits && snapshot->limits && current_->limits != snapshot->limits)
+        snapshot->limits->carry_over(*current_->limits);
     current_ = snapshot;
     metrics_.policy_endpoints.store(current_->policy->size(), std::memory_order_relaxed);
     server_.publish(std::move(snapshot));
@@ -157,18 +147,11 @@ AdminReloadResult LiveConfig::reload(ReloadTrigger trigger) {
     AdminReloadResult result;
     const Config& running = *current_->config;
     spdlog::info("reload ({}): reading {}", trigger_name(trigger), running.file.string());
-    const auto sha = config_file_sha256(running.file);
     std::ostringstream problems_text;
     bool problems = false;
-    std::optional<Loaded> loaded;
-    if (!sha) {
-        problems_text << "cannot read " << running.file.string() << "\n";
-        problems = true;
-    } else {
-        result.config_sha256 = *sha;
-        // The checks of `check`, on every file the config names.
-        loaded = load_everything(running.file.string(), problems_text, problems, true);
-    }
+    // The checks of `check`, on the config and every file it names.
+    std::optional<Loaded> loaded = load_everything(running.file.string(), problems_text, problems, true);
+    if (loaded) result.config_sha256 = loaded->config->file_sha256;
     for (auto& line : lines_of(problems_text.str())) {
         if (line.starts_with("warning: ")) {
             spdlog::warn("reload: {}", line.substr(9));
@@ -222,12 +205,22 @@ AdminReloadResult LiveConfig::reload(ReloadTrigger trigger) {
 
 void LiveConfig::check_token_files() {
     const Config& config = *current_->config;
-    const auto fresh = load_credentials(config);
+    // A FIFO (or another special file) is read at start and at a reload only: opening one that
+    // no writer opens again would block this thread, and with it the signals.
+    Config regular_files = config;
+    const auto re_readable = [](const CredentialConfig& source) {
+        std::error_code ec;
+        const auto type = std::filesystem::status(source.file, ec).type();
+        return source.source == CredentialConfig::Source::file &&
+               (type == std::filesystem::file_type::regular || type == std::filesystem::file_type::not_found);
+    };
+    std::erase_if(regular_files.credentials, [&](const auto& entry) { return !re_readable(entry.second); });
+    const auto fresh = load_credentials(regular_files);
     // Only token files change while serving; an environment variable is read once per reload.
     CredentialSet next = credentials_;
     std::vector<std::string> changed;
     for (const auto& [name, source] : config.credentials) {
-        if (source.source != CredentialConfig::Source::file) continue;
+        if (!regular_files.credentials.contains(name)) continue;
         const auto it = fresh.credentials.find(name);
         if (it == fresh.credentials.end()) {
             std::string why = "unreadable";

@@ -80,7 +80,4 @@ private:
     std::string line_;  // the audit record being written
 };
 
-/// Hex SHA-256 of the config file's bytes; nullopt when it cannot be read.
-std::optional<std::string> config_file_sha256(const std::filesystem::path& file);
-
 }  // namespace giosg::cli

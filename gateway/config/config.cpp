@@ -2,6 +2,8 @@
 // order (json_reader.hpp, sections.hpp). Credentials are loaded separately (credentials.cpp).
 #include "config/config.hpp"
 
+#include "common/hex.hpp"
+
 #include <system_error>
 
 #include "config/json_reader.hpp"
@@ -61,7 +63,10 @@ ConfigResult load_config(const std::filesystem::path& file) {
         return result;
     }
     ConfigResult result = parse_config(text, absolute.parent_path());
-    if (result.config) result.config->file = std::move(absolute);
+    if (result.config) {
+        result.config->file = std::move(absolute);
+        result.config->file_sha256 = hex_encode(sha256(text));  // of these bytes: a FIFO is read once
+    }
     return result;
 }
 

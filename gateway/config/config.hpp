@@ -162,6 +162,7 @@ struct LogConfig {
 
 struct Config {
     std::filesystem::path file;      // the config file (absolute)
+    std::string file_sha256;         // hex SHA-256 of its bytes as parsed (load_config); "" from parse_config
     std::filesystem::path base_dir;  // its folder; relative paths resolve against it
     HostPort listen;
     std::optional<HostPort> admin_listen;

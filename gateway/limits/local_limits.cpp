@@ -54,12 +54,35 @@ LocalLimits::LocalLimits(const Config& config)
     }
     for (const auto& client : config.clients) {
         ClientLimits limits;
+        limits.name = client.name;
         if (client.rate) limits.rate = GcraParams::from(*client.rate);
         limits.max_in_flight = client.max_in_flight;
         any_limit_ = any_limit_ || client.rate || client.max_in_flight > 0;
         const auto it = config.credentials.find(client.credential);
         limits.credential = static_cast<std::size_t>(std::distance(config.credentials.begin(), it));
         clients_.push_back(limits);
+    }
+}
+
+void LocalLimits::carry_over(const LocalLimits& previous) noexcept {
+    // Reload happens on one thread; workers may be deciding on `previous` meanwhile, and a
+    // decision that lands there after the copy is lost to the new state (one request's worth).
+    for (std::size_t i = 0; i < clients_.size(); ++i) {
+        for (std::size_t j = 0; j < previous.clients_.size(); ++j) {
+            if (previous.clients_[j].name != clients_[i].name) continue;
+            client_rate_[i].tat.store(previous.client_rate_[j].tat.load(std::memory_order_relaxed),
+                                      std::memory_order_relaxed);
+            break;
+        }
+    }
+    for (std::size_t i = 0; i < credentials_.size(); ++i) {
+        for (std::size_t j = 0; j < previous.credentials_.size(); ++j) {
+            if (previous.credentials_[j].name != credentials_[i].name) continue;
+            credential_rate_[i].tat.store(previous.credential_rate_[j].tat.load(std::memory_order_relaxed),
+                                          std::memory_order_relaxed);
+            hold_[i].until.store(previous.hold_[j].until.load(std::memory_order_relaxed), std::memory_order_relaxed);
+            break;
+        }
     }
 }
 

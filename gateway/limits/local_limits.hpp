@@ -77,6 +77,7 @@ void extend_hold(HoldCell& cell, std::int64_t until) noexcept;
 class LocalLimits {
 public:
     struct ClientLimits {
+        std::string name;
         std::optional<GcraParams> rate;
         std::uint32_t max_in_flight = 0;  // 0: no cap
         std::size_t credential = 0;       // index into the credentials
@@ -90,6 +91,12 @@ public:
     explicit LocalLimits(const Config& config);
     LocalLimits(const LocalLimits&) = delete;
     LocalLimits& operator=(const LocalLimits&) = delete;
+
+    /// A reload (or a rotated token) builds new limits: the buckets of the clients and
+    /// credentials that keep their names, and the upstream holds, continue from `previous`, so a
+    /// reload neither refills a bucket nor lifts a hold. In-flight counts start afresh: requests
+    /// still running under the previous snapshot release their places there.
+    void carry_over(const LocalLimits& previous) noexcept;
 
     [[nodiscard]] const ClientLimits& client(std::size_t i) const noexcept { return clients_[i]; }
     [[nodiscard]] const CredentialLimits& credential(std::size_t i) const noexcept { return credentials_[i]; }

@@ -193,11 +193,18 @@ TEST_F(AuditVerifyCli, UsageErrorsExitTwo) {
 
 class RequireSigned : public AuditVerifyCli {
 protected:
+    /// The binary's answer; verify_audit.py must give the same exit code and first problem.
     RunResult verify(const std::vector<fs::path>& files, std::vector<std::string> options) {
-        std::vector<std::string> args = {"audit", "verify", "--public-key", keys().files.public_key.string()};
+        std::vector<std::string> args = {"--public-key", keys().files.public_key.string()};
         args.insert(args.end(), options.begin(), options.end());
         for (const auto& f : files) args.push_back(f.string());
-        return run_gateway(dir(), args);
+        auto gateway_args = args;
+        gateway_args.insert(gateway_args.begin(), {"audit", "verify"});
+        const auto gateway = run_gateway(dir(), gateway_args);
+        const auto python = run_python(dir(), args);
+        EXPECT_EQ(python.exit_code, gateway.exit_code) << "verify_audit.py:\n" << python.err;
+        if (gateway.exit_code != 2) EXPECT_EQ(location_of(python.err), location_of(gateway.err)) << python.err;
+        return gateway;
     }
 };
 
@@ -262,6 +269,7 @@ TEST_F(RequireSigned, UsageErrorsExitTwo) {
     const auto files = fixture::write_set(dir() / "usage", fixture::rotated_chain(keys().signer));
     EXPECT_EQ(run_gateway(dir(), {"audit", "verify", "--require-signed", files[0].string()}).exit_code, 2)
         << "--require-signed without --public-key";
+    EXPECT_EQ(run_python(dir(), {"--require-signed", files[0].string()}).exit_code, 2);
     EXPECT_EQ(verify(files, {"--max-unsigned-s", "10"}).exit_code, 2) << "--max-unsigned-s alone";
     EXPECT_EQ(verify(files, {"--require-signed", "--max-unsigned-s", "ten"}).exit_code, 2);
     EXPECT_EQ(verify(files, {"--require-signed", "--require-signed"}).exit_code, 2);

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -247,7 +250,7 @@ TEST_F(Operations, ReloadUnderLoadLosesNoRequestAndNoConnection) {
     write_config(client_json("billing", kBillingKey));
     start();
     constexpr int kConnections = 4;
-    constexpr int kRequestsEach = 300;
+    constexpr int kRequestsEach = 600;  // 2400 requests across the reloads
     std::atomic<int> failures{0};
     std::atomic<int> done{0};
     std::vector<std::thread> clients;
@@ -263,15 +266,22 @@ TEST_F(Operations, ReloadUnderLoadLosesNoRequestAndNoConnection) {
             }
         });
     }
-    // Reloads while the load runs: one adds a client, the next one removes it again.
-    for (int i = 0; i < 6; ++i) {
-        std::this_thread::sleep_for(50ms);
-        const std::string clients_json = client_json("billing", kBillingKey) +
-                                         (i % 2 == 0 ? ", " + client_json("newcomer", kNewcomerKey) : std::string());
+    // Reloads as long as the load runs: one adds a client, the next one removes it again.
+    std::size_t reloads = 0;
+    int done_at_first_reload = -1;
+    while (done.load() < kConnections * kRequestsEach && reloads < 100) {
+        std::this_thread::sleep_for(20ms);
+        const std::string clients_json =
+            client_json("billing", kBillingKey) +
+            (reloads % 2 == 0 ? ", " + client_json("newcomer", kNewcomerKey) : std::string());
         write_config(clients_json);
+        if (done_at_first_reload < 0) done_at_first_reload = done.load();
         EXPECT_EQ(admin_request("POST", "/reload").status, 200);
+        ++reloads;
     }
     for (auto& t : clients) t.join();
+    EXPECT_GE(reloads, 2u);
+    EXPECT_LT(done_at_first_reload, kConnections * kRequestsEach) << "the load ended before the first reload";
     EXPECT_EQ(failures.load(), 0);
     EXPECT_EQ(done.load(), kConnections * kRequestsEach);
     ASSERT_EQ(serve_->signal_and_wait(SIGTERM, 5s), std::optional<int>(0)) << serve_->stderr_text();
@@ -279,7 +289,7 @@ TEST_F(Operations, ReloadUnderLoadLosesNoRequestAndNoConnection) {
     for (const auto& r : audit_objects(dir_ / "audit.jsonl"))
         if (!r.contains("kind") && r.at("request_id").as_string().starts_with("load-")) ++requests;
     EXPECT_EQ(requests, static_cast<std::size_t>(kConnections * kRequestsEach)) << "not every request was audited";
-    EXPECT_EQ(reload_records(dir_ / "audit.jsonl").size(), 6u);
+    EXPECT_EQ(reload_records(dir_ / "audit.jsonl").size(), reloads);
 }
 
 // --- token files ---------------------------------------------------------------------------------
@@ -345,6 +355,37 @@ TEST_F(Operations, TokenFileSwappedByASymlinkRenameIsUsedWithinFiveSeconds) {
     const std::string log = serve_->stderr_text();
     EXPECT_EQ(log.find(kTokenA), std::string::npos) << "a token leaked into the log";
     EXPECT_EQ(log.find(kTokenB), std::string::npos) << "a token leaked into the log";
+}
+
+TEST_F(Operations, FifoConfigAndTokenFileAreReadOnceAndNeverBlockTheSignals) {
+    // Secrets are sometimes handed over through FIFOs: each is read once at start (a writer gives
+    // it once). The periodic token check must not open the FIFO again: that would hold the main
+    // thread (reloads, the refresh) until a signal interrupts it.
+    const std::string config = [&] {
+        write_config(client_json("billing", kBillingKey), {}, "token.fifo");
+        return read_text(dir_ / "gateway.json");
+    }();
+    fs::remove(dir_ / "gateway.json");
+    ASSERT_EQ(::mkfifo((dir_ / "gateway.json").c_str(), 0600), 0);
+    ASSERT_EQ(::mkfifo((dir_ / "token.fifo").c_str(), 0600), 0);
+    std::thread writer([&] {
+        for (const auto& [file, text] : std::vector<std::pair<fs::path, std::string>>{
+                 {dir_ / "gateway.json", config}, {dir_ / "token.fifo", std::string(kTokenA) + "\n"}}) {
+            const int fd = ::open(file.c_str(), O_WRONLY);  // waits for the gateway to open it
+            if (fd < 0) return;
+            (void)::write(fd, text.data(), text.size());
+            ::close(fd);
+        }
+    });
+    start();
+    writer.join();
+    ASSERT_EQ(request(port_, "GET", kOwnedChats, {{"Authorization", std::string("Bearer ") + kBillingKey}}).status, 200);
+    std::this_thread::sleep_for(2500ms);  // past the first periodic token check
+    const auto signalled = std::chrono::steady_clock::now();
+    ASSERT_EQ(serve_->signal_and_wait(SIGTERM, 5s), std::optional<int>(0)) << serve_->stderr_text();
+    EXPECT_LT(std::chrono::steady_clock::now() - signalled, 2s);
+    // A check stuck opening the FIFO would have been cut by the signal (EINTR) and said so.
+    EXPECT_EQ(serve_->stderr_text().find("token_file:"), std::string::npos) << serve_->stderr_text();
 }
 
 // --- readiness and drain -------------------------------------------------------------------------
@@ -511,6 +552,35 @@ TEST_F(Operations, JsonLogLinesAtTheConfiguredLevelChangedByReload) {
     const std::string after = serve_->stderr_text().substr(before);
     EXPECT_EQ(after.find("\"level\":\"info\""), std::string::npos) << after;
     EXPECT_NE(after.find("\"level\":\"error\""), std::string::npos) << after;
+}
+
+TEST_F(Operations, ProbeAsksTheAdminListenerForHealthAndReadiness) {
+    write_config(client_json("billing", kBillingKey),
+                 "  \"admin_token_sha256\": \"" + format_key_digest(sha256("probe-admin-token")) + "\",\n");
+    // The config names port 0: the probe reads the port from a copy that names the bound one.
+    start();
+    std::string text = read_text(dir_ / "gateway.json");
+    text.replace(text.find("\"admin_listen\": \"127.0.0.1:0\""), 29,
+                 "\"admin_listen\": \"127.0.0.1:" + std::to_string(admin_port_) + "\"");
+    write_text(dir_ / "probe.json", text);
+    const auto live = run_gateway(dir_, {"probe", "live", "--config", "probe.json"}, 30s);
+    EXPECT_EQ(live.exit_code, 0) << live.err;
+    const auto ready = run_gateway(dir_, {"probe", "ready", "--config", "probe.json"}, 30s);
+    EXPECT_EQ(ready.exit_code, 0) << ready.err;
+    EXPECT_EQ(ready.out, "{\"ready\": true}\n");
+    EXPECT_EQ(run_gateway(dir_, {"probe", "sideways", "--config", "probe.json"}, 30s).exit_code, 2);
+    ASSERT_EQ(serve_->signal_and_wait(SIGTERM, 5s), std::optional<int>(0)) << serve_->stderr_text();
+    const auto gone = run_gateway(dir_, {"probe", "live", "--config", "probe.json"}, 30s);
+    EXPECT_EQ(gone.exit_code, 1);
+    EXPECT_NE(gone.err.find("cannot connect"), std::string::npos) << gone.err;
+    // No admin listener to ask.
+    text.replace(text.find("\"admin_listen\""), 14, "\"public_url\"");
+    text.replace(text.find("127.0.0.1:" + std::to_string(admin_port_)), 10 + std::to_string(admin_port_).size(),
+                 "https://gw.example");
+    write_text(dir_ / "no-admin.json", text);
+    const auto none = run_gateway(dir_, {"probe", "ready", "--config", "no-admin.json"}, 30s);
+    EXPECT_EQ(none.exit_code, 1) << none.err;
+    EXPECT_NE(none.err.find("/admin_listen is not set"), std::string::npos) << none.err;
 }
 
 TEST(CheckUpstreamTls, ACertificateThatFailsVerificationIsAnErrorNotAWarning) {

@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Verify giosg-gateway audit files independently of the gateway (README "Integrity").
 
-    verify_audit.py [--public-key FILE] FILE...
+    verify_audit.py [--public-key FILE [--require-signed [--max-unsigned-s N]]] FILE...
 
 Every line must be a chained record: {"seq":N,"prev":"<64 hex>",...,"hash":"<64 hex>"} where
 hash = SHA-256(prev + the line without its hash member). Files are put in chain order by their
 first seq; each file after the first starts with a rotation record naming the file before it,
 its size and the torn bytes it ends with. With --public-key, every checkpoint's Ed25519
-signature over "giosg-audit-checkpoint:v1:<seq>:<prev>:<ts>" is checked.
+signature over "giosg-audit-checkpoint:v1:<seq>:<prev>:<ts>" is checked. With --require-signed
+as well, the trail must be signed: no valid checkpoint, a file before the newest that does not end
+in one, or records after the last one spanning more than N seconds of ts (default 120) are tampering.
 
 Exit 0 intact, 1 tampered, 2 usage error or unreadable input, 3 intact except that the last line
 of the last file is torn (a crash mid-write). The first problem goes to stderr as FILE:LINE: reason.
 Python 3 standard library; signatures with the `cryptography` package or else the openssl CLI.
 """
+import datetime
 import hashlib
 import json
 import os
@@ -181,17 +184,33 @@ def order(names, notes):
     return [name for _, name in files]
 
 
-def verify(names, key):
+TS = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?Z")
+
+
+def ts_millis(ts):
+    """The writer's ts as milliseconds since the epoch, or None."""
+    m = TS.fullmatch(ts) if isinstance(ts, str) else None
+    if not m:
+        return None
+    try:
+        moment = datetime.datetime(*(int(g) for g in m.groups()[:6]), tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+    return int(moment.timestamp()) * 1000 + int(m.group(7) or 0)
+
+
+def verify(names, key, require_signed=False, max_unsigned_s=120):
     """Returns (exit code, problem, notes, warnings); raises Problem on tampering or bad input."""
     notes, warnings = [], []
+    last_at = None        # (name, line, ts) of the last record
     files = order(names, notes)
     last = None           # (seq, hash) of the last record
     first_seq = records = checkpoints = 0
     last_checkpoint = None
     previous = None       # (name, size) of the file walked before
     torn = None           # (name, line, bytes) of a torn line not yet accounted for
-    for name in files:
-        size, number = 0, 0
+    for index, name in enumerate(files):
+        size, number, ends_in_checkpoint = 0, 0, False
         for what, line, size in lines_of(name):
             if what == "too_long":
                 raise tampered(name, number + 1, "line longer than 1 MiB")
@@ -199,6 +218,7 @@ def verify(names, key):
                 if torn:
                     raise tampered(torn[0], torn[1], "torn line not accounted for: the next file has no record")
                 torn = (name, number + 1, len(line))
+                ends_in_checkpoint = False
                 break
             number += 1
             try:
@@ -246,7 +266,21 @@ def verify(names, key):
                 last_checkpoint = (seq, record["ts"])
             if kind == "gap":
                 warnings.append(f"{name}:{number}: the writer dropped {record['dropped']} records here")
+            ends_in_checkpoint = kind == "checkpoint"
+            last_at = (name, number, record.get("ts"))
         previous = (name, size)
+        if require_signed and index + 1 < len(files) and not ends_in_checkpoint:
+            raise tampered(name, number, "a rotated file must end in a signed checkpoint (--require-signed)")
+
+    if require_signed and records:
+        if not last_checkpoint:
+            raise tampered(last_at[0], last_at[1], f"no record is covered by a valid checkpoint of key_id "
+                                                   f"{key.key_id} (--require-signed)")
+        signed, latest = ts_millis(last_checkpoint[1]), ts_millis(last_at[2])
+        if signed is not None and latest is not None and latest - signed > max_unsigned_s * 1000:
+            raise tampered(last_at[0], last_at[1], f"{last[0] - last_checkpoint[0]} records after the last "
+                                                   f"checkpoint span {(latest - signed) // 1000} s of ts, more "
+                                                   f"than --max-unsigned-s {max_unsigned_s}")
 
     code, problem = 0, ""
     if torn:
@@ -268,13 +302,28 @@ def verify(names, key):
 
 
 def main(argv):
-    args, key_file = argv[1:], None
-    if args[:1] == ["--public-key"] and len(args) > 1:
-        key_file, args = args[1], args[2:]
-    elif args[:1] and args[0].startswith("--public-key="):
-        key_file, args = args[0].split("=", 1)[1], args[1:]
-    if not args or any(a.startswith("--") for a in args):
-        print(f"usage: {os.path.basename(argv[0])} [--public-key FILE] FILE...", file=sys.stderr)
+    args, options, key_file, require_signed, max_unsigned = argv[1:], {}, None, False, None
+    while args and args[0].startswith("--"):
+        name, _, value = args[0].partition("=")
+        if name == "--require-signed" and not value and not require_signed:
+            require_signed, args = True, args[1:]
+            continue
+        if name not in ("--public-key", "--max-unsigned-s") or name in options:
+            break
+        if not value:
+            if len(args) < 2:
+                break
+            value, args = args[1], args[1:]
+        options[name], args = value, args[1:]
+    key_file = options.get("--public-key")
+    if "--max-unsigned-s" in options:
+        max_unsigned = options["--max-unsigned-s"]
+        max_unsigned = int(max_unsigned) if max_unsigned.isdigit() and int(max_unsigned) <= 366 * 86400 else -1
+    usage_ok = (args and not any(a.startswith("--") for a in args) and (key_file or not require_signed)
+                and (max_unsigned is None or (require_signed and max_unsigned >= 0)))
+    if not usage_ok:
+        print(f"usage: {os.path.basename(argv[0])} [--public-key FILE [--require-signed [--max-unsigned-s N]]] "
+              f"FILE...", file=sys.stderr)
         return 2
     try:
         key = PublicKey(key_file) if key_file else None
@@ -282,7 +331,8 @@ def main(argv):
         print(f"cannot read public key {key_file}: {e}", file=sys.stderr)
         return 2
     try:
-        code, problem, notes, warnings = verify(args, key)
+        code, problem, notes, warnings = verify(args, key, require_signed,
+                                                120 if max_unsigned is None else max_unsigned)
     except Problem as p:
         print(p, file=sys.stderr)
         return p.exit_code

@@ -170,5 +170,26 @@ TEST(LocalLimits, KnowsWhetherAnyLimitIsConfigured) {
     EXPECT_TRUE(LocalLimits(config_with(std::nullopt, 0, RateConfig{.per_s = 1, .burst = 1})).any_limit());
 }
 
+// A reload builds new limits; the buckets and holds of names that stay continue (a reload
+// must not refill a bucket or lift giosg's hold), names that are new start full.
+TEST(LocalLimits, CarryOverKeepsBucketsAndHoldsOfNamesThatStay) {
+    LocalLimits before(config_with(RateConfig{.per_s = 1, .burst = 2}, 0, RateConfig{.per_s = 1, .burst = 5}));
+    EXPECT_TRUE(check_local_rates(before, 0, kStart).admitted());
+    EXPECT_TRUE(check_local_rates(before, 0, kStart).admitted());
+    EXPECT_FALSE(check_local_rates(before, 0, kStart).admitted());  // billing's burst spent
+    extend_hold(before.hold(0), kStart + 30 * kSecond);
+
+    Config next = config_with(RateConfig{.per_s = 1, .burst = 2}, 0, RateConfig{.per_s = 1, .burst = 5});
+    next.clients[1].name = "newcomer";  // "reports" leaves, "newcomer" arrives at index 1
+    LocalLimits after(next);
+    after.carry_over(before);
+    EXPECT_FALSE(check_local_rates(after, 0, kStart).admitted());  // billing still spent
+    EXPECT_TRUE(check_local_rates(after, 1, kStart).admitted());   // a new name starts with its burst
+    EXPECT_EQ(after.hold(0).until.load(), kStart + 30 * kSecond);
+
+    LocalLimits fresh(next);  // without carry_over the bucket would be full again
+    EXPECT_TRUE(check_local_rates(fresh, 0, kStart).admitted());
+}
+
 }  // namespace
 }  // namespace giosg::limits
