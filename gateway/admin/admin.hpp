@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "admin/metrics.hpp"
 #include "config/config.hpp"
@@ -14,8 +16,10 @@ namespace giosg {
 
 class AdminServer {
 public:
-    /// `ready` answers /readyz (called on the admin thread; must be thread-safe).
-    AdminServer(const HostPort& listen, Metrics& metrics, std::function<bool()> ready);
+    /// The reasons not to send traffic now; none: ready. Answers /readyz (called on the admin
+    /// thread; must be thread-safe).
+    using NotReadyReasons = std::function<std::vector<std::string>()>;
+    AdminServer(const HostPort& listen, Metrics& metrics, NotReadyReasons not_ready);
     ~AdminServer();
     AdminServer(const AdminServer&) = delete;
     AdminServer& operator=(const AdminServer&) = delete;

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "admin/admin.hpp"
+#include "admin/readiness.hpp"
 #include "admin/metrics.hpp"
 #include "audit/writer.hpp"
 #include "cli/commands.hpp"
@@ -84,7 +85,11 @@ int cmd_serve(const Args& a, std::ostream& err) {
         server::Server server(snapshot, audit, metrics, workers);
         std::unique_ptr<AdminServer> admin;
         if (config->admin_listen) {
-            admin = std::make_unique<AdminServer>(*config->admin_listen, metrics, [] { return true; });
+            admin = std::make_unique<AdminServer>(*config->admin_listen, metrics, [&audit, config] {
+                std::vector<std::string> reasons;
+                add_audit_not_ready_reasons(audit, config->audit.on_failure, reasons);
+                return reasons;
+            });
         }
         // Signal handlers first: a SIGUSR1 or SIGTERM right after "listening" must not kill the process.
         asio::io_context main_ioc(1);

@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <unordered_set>
+#include <vector>
 
 #include "admin/metrics.hpp"
 #include "audit/writer.hpp"
@@ -42,6 +43,9 @@ struct Worker {
     /// On this worker's thread, after the audit writer reported progress: wakes the waiters whose
     /// records are durable, and all of them while the writer is failing.
     void wake_audit_waiters();
+    /// On this worker's thread, after the writer drained its ring: wakes the sessions waiting for
+    /// room for their audit records (server/record_stage.cpp); each tries again.
+    void wake_audit_room_waiters();
 
     std::size_t index;
     // Declared before ioc: sessions still alive when ioc is destroyed unregister from it then.
@@ -58,6 +62,7 @@ struct Worker {
     http::RequestIdGenerator request_ids;
     JwtCache jwt_cache;                         // verified JWTs (identify), this worker's own
     std::deque<AuditWaiter> audit_waiters;      // ascending tickets; at most one per session
+    std::vector<asio::steady_timer*> audit_room_waiters;  // sessions waiting for audit queue room
     bool draining = false;
 };
 
