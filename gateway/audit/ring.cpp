@@ -9,8 +9,15 @@ namespace giosg {
 AuditRing::AuditRing(std::size_t capacity, std::size_t byte_budget)
     : slots_(std::bit_ceil(capacity < 2 ? std::size_t{2} : capacity)), mask_(slots_.size() - 1), budget_(byte_budget) {}
 
+void AuditRing::set_bounds(std::size_t capacity, std::size_t byte_budget) {
+    slots_ = std::vector<std::string>(std::bit_ceil(capacity < 2 ? std::size_t{2} : capacity));
+    mask_ = slots_.size() - 1;
+    budget_.store(byte_budget, std::memory_order_relaxed);
+}
+
 bool AuditRing::try_reserve() noexcept {
-    const auto used = head_.load(std::memory_order_relaxed) - tail_.load(std::memory_order_acquire);
+    // seq_cst: see drain(). (A plain load on x86.)
+    const auto used = head_.load(std::memory_order_relaxed) - tail_.load(std::memory_order_seq_cst);
     if (used + reserved_ >= slots_.size()) return false;
     // Stale values of bytes_ and tail_ only overstate what is queued: never a false yes.
     const auto held = bytes_.load(std::memory_order_relaxed) + (reserved_ + 1) * kReservedBytes;

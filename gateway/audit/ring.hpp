@@ -27,6 +27,9 @@ public:
     static constexpr std::size_t kReservedBytes = 1024;
 
     explicit AuditRing(std::size_t capacity, std::size_t byte_budget = SIZE_MAX);
+    /// Re-sizes an empty ring (before anything was pushed): at most `capacity` slots (rounded
+    /// up to a power of two) and `byte_budget` bytes.
+    void set_bounds(std::size_t capacity, std::size_t byte_budget);
 
     // ---- producer side (the worker's thread) ----
     /// Reserves room for one record; false when the ring is full (in slots or bytes).
@@ -98,7 +101,7 @@ private:
     std::atomic<std::uint64_t> refused_total_{0};
     alignas(64) std::atomic<std::size_t> tail_{0};  // next slot to read (consumer)
     std::atomic<std::size_t> bytes_{0};             // bytes of queued lines (both sides)
-    std::atomic<std::size_t> budget_;
+    std::atomic<std::size_t> budget_;   // set before start; atomic for the admin thread's reads
     std::atomic<bool> room_wanted_{false};
     alignas(64) std::atomic<std::uint64_t> durable_{0};
     std::uint64_t drained_ = 0;                     // writer thread only
@@ -123,7 +126,9 @@ std::size_t AuditRing::drain(F&& take, std::size_t max_bytes) {
         slot.clear();
     }
     bytes_.fetch_sub(bytes, std::memory_order_relaxed);
-    tail_.store(i, std::memory_order_release);
+    // seq_cst, with the load in try_reserve() and both sides of room_wanted_: a producer that asks
+    // for room either sees this room or is seen asking (AuditWriter::take_from_rings).
+    tail_.store(i, std::memory_order_seq_cst);
     return i - tail;
 }
 

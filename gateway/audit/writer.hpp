@@ -146,6 +146,7 @@ private:
     audit::ActiveFile file_;
     audit::ChainState chain_;
     std::string pending_;                   // chained lines not yet written, in order
+    std::uint64_t pending_lines_ = 0;       // how many lines pending_ holds
     std::uint64_t pending_dropped_ = 0;     // records dropped since the last gap record
     bool unsynced_ = false;                 // written since the last fsync
     Clock::time_point last_sync_{};

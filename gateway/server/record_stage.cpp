@@ -4,7 +4,6 @@
 // the record follows the response.
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <algorithm>
 
 #include "audit/record.hpp"
@@ -36,8 +35,7 @@ asio::awaitable<bool> Session::reserve_audit_room(Exchange& ex) {
     const auto give_up = started + config.queue_wait;
     bool ok = false;
     while (!closed_) {
-        worker_.audit.want_room(ring);
-        std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with AuditWriter::take_from_rings
+        worker_.audit.want_room(ring);  // then try again: room made meanwhile is seen (AuditRing::drain)
         if (reserve()) {
             ok = true;
             break;

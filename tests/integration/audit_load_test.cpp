@@ -226,6 +226,14 @@ TEST(AuditUnderLoad, StalledPipeWithDenyRefusesAfterTheWaitForwardsNothingUnreco
     EXPECT_EQ(backlog_refused, refused);
     EXPECT_EQ(h.audit().queue_refused(), static_cast<std::uint64_t>(refused));
     EXPECT_GE(h.audit().queue_waits(), static_cast<std::uint64_t>(refused));
+    admin_metrics.attach_audit(&h.audit());
+    const std::string metrics = admin_metrics.render();
+    EXPECT_NE(metrics.find("\ngiosg_gateway_audit_queue_refused_total " + std::to_string(refused) + "\n"),
+              std::string::npos)
+        << metrics;
+    EXPECT_NE(metrics.find("\ngiosg_gateway_audit_queue_records 0\n"), std::string::npos);
+    EXPECT_NE(metrics.find("\ngiosg_gateway_audit_queue_bytes_limit 16384\n"), std::string::npos);
+    EXPECT_NE(metrics.find("\ngiosg_gateway_audit_dropped_total 0\n"), std::string::npos);
 }
 
 TEST(AuditUnderLoad, StalledPipeWithAllowForwardsEverythingAndAGapRecordCountsWhatFoundNoRoom) {
