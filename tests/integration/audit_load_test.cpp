@@ -42,6 +42,16 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kUsersMe = "/api/v5/users/me";
 constexpr int kMaxRequests = 400;  // bound: the queue (16 KiB) holds far fewer records
 
+/// A temporary folder, removed at the end of the test (declared first, so removed last).
+struct TempDir {
+    fs::path path;
+    explicit TempDir(const std::string& prefix) : path(make_temp_dir(prefix)) {}
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
 /// The read end of a FIFO with the smallest pipe buffer, read only while draining.
 class StalledPipe {
 public:
@@ -146,7 +156,8 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 }
 
 TEST(AuditUnderLoad, StalledPipeWithDenyRefusesAfterTheWaitForwardsNothingUnrecordedAndRecovers) {
-    const fs::path dir = make_temp_dir("audit-load-deny");
+    const TempDir temp("audit-load-deny");
+    const fs::path& dir = temp.path;
     StalledPipe pipe(dir / "audit.pipe");
     Harness h(stalled_options(dir / "audit.pipe", "deny"));
     Metrics admin_metrics({}, 1);
@@ -237,7 +248,8 @@ TEST(AuditUnderLoad, StalledPipeWithDenyRefusesAfterTheWaitForwardsNothingUnreco
 }
 
 TEST(AuditUnderLoad, StalledPipeWithAllowForwardsEverythingAndAGapRecordCountsWhatFoundNoRoom) {
-    const fs::path dir = make_temp_dir("audit-load-allow");
+    const TempDir temp("audit-load-allow");
+    const fs::path& dir = temp.path;
     StalledPipe pipe(dir / "audit.pipe");
     Harness h(stalled_options(dir / "audit.pipe", "allow"));
     constexpr int kRequests = 150;
