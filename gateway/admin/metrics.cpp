@@ -198,7 +198,7 @@ std::string Metrics::render() const {
                        "# HELP giosg_gateway_audit_healthy 1 while audit records are being written, 0 while writes fail.\n"
                        "# TYPE giosg_gateway_audit_healthy gauge\n"
                        "giosg_gateway_audit_healthy {}\n"
-                       "# HELP giosg_gateway_audit_dropped_total Records dropped after the retry queue filled during an outage.\n"
+                       "# HELP giosg_gateway_audit_dropped_total Records dropped for want of room in the audit queue (on_failure allow only).\n"
                        "# TYPE giosg_gateway_audit_dropped_total counter\n"
                        "giosg_gateway_audit_dropped_total {}\n"
                        "# HELP giosg_gateway_audit_fsyncs_total fsync calls on the audit file.\n"
@@ -219,6 +219,32 @@ std::string Metrics::render() const {
                        audit_->lines_written(), audit_->write_failures(), audit_->healthy() ? 1 : 0,
                        audit_->dropped(), audit_->fsyncs(), audit_->rotations(), audit_->checkpoints(),
                        audit_->syslog_sent(), audit_->syslog_dropped());
+        // docs/audit.md "Under load": the queue between the workers and the writer.
+        fmt::format_to(std::back_inserter(out),
+                       "# HELP giosg_gateway_audit_queue_records Audit records queued for the writer.\n"
+                       "# TYPE giosg_gateway_audit_queue_records gauge\n"
+                       "giosg_gateway_audit_queue_records {}\n"
+                       "# HELP giosg_gateway_audit_queue_bytes Bytes of audit records queued for the writer.\n"
+                       "# TYPE giosg_gateway_audit_queue_bytes gauge\n"
+                       "giosg_gateway_audit_queue_bytes {}\n"
+                       "# HELP giosg_gateway_audit_queue_bytes_limit audit.queue_bytes.\n"
+                       "# TYPE giosg_gateway_audit_queue_bytes_limit gauge\n"
+                       "giosg_gateway_audit_queue_bytes_limit {}\n"
+                       "# HELP giosg_gateway_audit_queue_fill The fullest worker's audit queue, 0 to 1.\n"
+                       "# TYPE giosg_gateway_audit_queue_fill gauge\n"
+                       "giosg_gateway_audit_queue_fill {:.4f}\n"
+                       "# HELP giosg_gateway_audit_queue_waits_total Requests that waited for room in the audit queue.\n"
+                       "# TYPE giosg_gateway_audit_queue_waits_total counter\n"
+                       "giosg_gateway_audit_queue_waits_total {}\n"
+                       "# HELP giosg_gateway_audit_queue_wait_seconds_total Time requests spent waiting for room in the audit queue.\n"
+                       "# TYPE giosg_gateway_audit_queue_wait_seconds_total counter\n"
+                       "giosg_gateway_audit_queue_wait_seconds_total {:.6f}\n"
+                       "# HELP giosg_gateway_audit_queue_refused_total Requests answered 503 audit_unavailable for want of room in the audit queue.\n"
+                       "# TYPE giosg_gateway_audit_queue_refused_total counter\n"
+                       "giosg_gateway_audit_queue_refused_total {}\n",
+                       audit_->queued_records(), audit_->queued_bytes(), audit_->queue_bytes_limit(),
+                       audit_->queue_fill(), audit_->queue_waits(), audit_->queue_wait_seconds(),
+                       audit_->queue_refused());
     }
     return out;
 }

@@ -11,6 +11,7 @@ std::vector<std::string> Readiness::reasons() const {
     if (!credentials_loaded_.load(std::memory_order_acquire)) out.emplace_back("credentials_missing");
     if (audit_ != nullptr && !audit_->healthy() && audit_required_.load(std::memory_order_acquire))
         out.emplace_back("audit_unwritable");
+    if (audit_ != nullptr && audit_->queue_fill() > kAuditBacklogHighWater) out.emplace_back("audit_backlog");
     return out;
 }
 

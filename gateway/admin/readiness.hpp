@@ -1,8 +1,8 @@
 #pragma once
 // What /readyz reports (docs/reference.md §5 "Admin listener"): ready only while a policy table
 // and every referenced credential are loaded, the audit trail can be written (or
-// audit.on_failure is "allow") and the gateway is not draining. Set by the main thread, read by
-// the admin thread: plain atomics.
+// audit.on_failure is "allow"), its queue is below the high-water mark, and the gateway is not
+// draining. Set by the main thread, read by the admin thread: plain atomics.
 #include <atomic>
 #include <string>
 #include <vector>
@@ -10,6 +10,11 @@
 namespace giosg {
 
 class AuditWriter;
+
+/// The fullest audit ring above this share of its bound (slots or bytes, reservations
+/// included) makes /readyz say "audit_backlog": a load balancer then sends traffic elsewhere
+/// before workers have to wait for room or refuse (docs/audit.md, under load).
+inline constexpr double kAuditBacklogHighWater = 0.75;
 
 class Readiness {
 public:
@@ -21,7 +26,7 @@ public:
     void set_audit_required(bool required) noexcept { audit_required_.store(required, std::memory_order_release); }
 
     /// Why the gateway is not ready, in a fixed order ("draining", "policy_not_loaded",
-    /// "credentials_missing", "audit_unwritable"); empty when it is.
+    /// "credentials_missing", "audit_unwritable", "audit_backlog"); empty when it is.
     [[nodiscard]] std::vector<std::string> reasons() const;
 
 private:

@@ -32,6 +32,8 @@ constexpr Member kRotationMembers[] = {
 constexpr Member kCheckpointMembers[] = {
     {"ts", Type::string}, {"reason", Type::string}, {"key_id", Type::string}, {"sig", Type::string}};
 constexpr Member kGapMembers[] = {{"ts", Type::string}, {"dropped", Type::count}};
+constexpr Member kBacklogMembers[] = {
+    {"ts", Type::string}, {"refused", Type::count}, {"from", Type::string}, {"to", Type::string}};
 constexpr Member kCorrectionMembers[] = {{"ts", Type::string},   {"request_id", Type::string},
                                          {"code", Type::string}, {"status", Type::count},
                                          {"bytes_out", Type::count}};
@@ -53,6 +55,7 @@ std::optional<std::span<const Member>> members_of(std::string_view kind) {
     if (kind == "correction") return kCorrectionMembers;
     if (kind == "policy_change") return kPolicyChangeMembers;
     if (kind == "reload") return kReloadMembers;
+    if (kind == "backlog") return kBacklogMembers;
     return std::nullopt;
 }
 

@@ -19,7 +19,10 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr auto kRotationRetry = std::chrono::seconds(1);
-constexpr auto kFallbackLockWait = std::chrono::milliseconds(100);
+// Each ring gets at least this much, however many workers share audit.queue_bytes.
+constexpr std::size_t kMinRingBytes = 16 * AuditRing::kReservedBytes;
+constexpr int kMaxBatchesPerPass = 16;
+constexpr std::size_t kSlotBufferBytes = 512;  // a used slot's buffer (server/record_stage.cpp reserves this)
 }  // namespace
 
 AuditWriter::Options AuditWriter::Options::from_config(const AuditConfig& config) {
@@ -32,6 +35,7 @@ AuditWriter::Options AuditWriter::Options::from_config(const AuditConfig& config
     options.keep = config.keep;
     options.signing_key_file = config.signing_key_file;
     options.checkpoint_interval = config.checkpoint_interval;
+    options.queue_bytes = config.queue_bytes;
     if (config.syslog) {
         auto syslog = std::make_shared<SyslogOptions>();
         syslog->host = config.syslog->address.host;
@@ -122,46 +126,43 @@ void AuditWriter::recover_chain() {
 
 AuditRing& AuditWriter::add_producer() {
     rings_.push_back(std::make_unique<AuditRing>(options_.ring_capacity));
+    // Each ring's slot keeps its string's buffer (~512 bytes once used) to hand back to the
+    // worker, so the slots are bounded by the byte share too: the memory held stays near
+    // audit.queue_bytes however many workers there are.
+    const auto share = std::max(options_.queue_bytes / rings_.size(), kMinRingBytes);
+    const auto slots = std::min(options_.ring_capacity, std::max<std::size_t>(share / kSlotBufferBytes, 16));
+    for (auto& ring : rings_) ring->set_bounds(slots, share);
     return *rings_.back();
 }
 
-std::uint64_t AuditWriter::submit(AuditRing& ring, std::string& line) noexcept {
-    if (const auto ticket = ring.try_push(line); ticket != 0) {
-        if (options_.fsync == Fsync::always) {
-            // Someone waits for this record: wake the writer now instead of at its next tick.
-            wake_requested_.store(true);
-            if (writer_sleeping_.load()) {
-                std::lock_guard lock(wake_mutex_);
-                wake_.notify_one();
-            }
-        }
-        return ticket;
+std::uint64_t AuditWriter::submit(AuditRing& ring, std::string& line, bool reserved) noexcept {
+    const auto ticket = ring.try_push(line, reserved);
+    if (ticket == 0) {
+        // No room and none reserved (on_failure "allow", or a caller outside the server): the
+        // record is lost, and the chain says so with a gap record (docs/audit.md "Under load").
+        ring.count_dropped();
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        line.clear();
+        return 0;
     }
-    // Ring full (the disk is slower than the request rate): chain and write synchronously rather
-    // than drop. Rare; it blocks this worker for one write (and one fsync under "always").
-    try {
-        // Bounded: a worker must not hang behind a writer stuck in a slow fsync. (A try_lock
-        // loop rather than std::timed_mutex: ThreadSanitizer does not follow the latter's
-        // pthread_mutex_clocklock and reports false races.)
-        std::unique_lock lock(write_mutex_, std::try_to_lock);
-        for (const auto give_up = Clock::now() + kFallbackLockWait; !lock.owns_lock() && Clock::now() < give_up;) {
-            std::this_thread::sleep_for(std::chrono::microseconds(200));
-            lock.try_lock();
+    if (options_.fsync == Fsync::always) {
+        // Someone waits for this record: wake the writer now instead of at its next tick.
+        wake_requested_.store(true);
+        if (writer_sleeping_.load()) {
+            std::lock_guard lock(wake_mutex_);
+            wake_.notify_one();
         }
-        if (!lock.owns_lock()) {
-            fallback_dropped_.fetch_add(1, std::memory_order_relaxed);
-            dropped_.fetch_add(1, std::memory_order_relaxed);
-            line.clear();
-            return 0;
-        }
-        chain_record(line);
-        if (flush_pending() && options_.fsync == Fsync::always) sync();
-    } catch (...) {
-        // Allocation failure while chaining: nothing sensible is left to do with this record.
-        write_failures_.fetch_add(1, std::memory_order_relaxed);
     }
-    line.clear();
-    return 0;
+    return ticket;
+}
+
+void AuditWriter::want_room(AuditRing& ring) noexcept {
+    ring.want_room();
+    wake_requested_.store(true);
+    if (writer_sleeping_.load()) {
+        std::lock_guard lock(wake_mutex_);
+        wake_.notify_one();
+    }
 }
 
 void AuditWriter::request_rotation() noexcept {
@@ -189,6 +190,42 @@ void AuditWriter::stop() {
         pass(true);  // lines queued after the thread's last pass (or when it never ran)
     }
     if (syslog_) syslog_->stop();
+}
+
+double AuditWriter::queue_fill() const noexcept {
+    double fullest = 0;
+    for (const auto& ring : rings_) fullest = std::max(fullest, ring->fill());
+    return fullest;
+}
+
+std::uint64_t AuditWriter::queued_records() const noexcept {
+    std::uint64_t sum = 0;
+    for (const auto& ring : rings_) sum += ring->queued_records();
+    return sum;
+}
+
+std::uint64_t AuditWriter::queued_bytes() const noexcept {
+    std::uint64_t sum = 0;
+    for (const auto& ring : rings_) sum += ring->queued_bytes();
+    return sum;
+}
+
+std::uint64_t AuditWriter::queue_waits() const noexcept {
+    std::uint64_t sum = 0;
+    for (const auto& ring : rings_) sum += ring->waits();
+    return sum;
+}
+
+double AuditWriter::queue_wait_seconds() const noexcept {
+    std::uint64_t ns = 0;
+    for (const auto& ring : rings_) ns += ring->wait_ns();
+    return static_cast<double>(ns) / 1e9;
+}
+
+std::uint64_t AuditWriter::queue_refused() const noexcept {
+    std::uint64_t sum = 0;
+    for (const auto& ring : rings_) sum += ring->refused_total();
+    return sum;
 }
 
 std::uint64_t AuditWriter::syslog_sent() const noexcept { return syslog_ ? syslog_->sent() : 0; }
@@ -220,24 +257,20 @@ void AuditWriter::run() {
 // One round: take what the workers queued, write, fsync, checkpoint, rotate, tell the waiters.
 std::size_t AuditWriter::pass(bool final_pass) {
     const bool was_healthy = healthy();
-    // Records held from an outage go first, so that space freed since is used before new ones
-    // are queued behind them (and possibly dropped).
-    const bool held_written = flush_pending();
-    pending_dropped_ += fallback_dropped_.exchange(0);
+    // Records held from a failed write go first; while they cannot be written, nothing more is
+    // taken: the rest waits in the rings, which are the bounded queue.
+    bool ok = flush_pending();
     std::size_t taken = 0;
-    for (auto& ring : rings_) {
-        std::uint64_t ticket = ring->drained_;
-        std::uint64_t lost = 0;
-        ring->drain([&](std::string& line) {
-            ++ticket;
-            if (!chain_record(line)) lost = ticket;
-        });
-        taken += static_cast<std::size_t>(ticket - ring->drained_);
-        ring->drained_ = ticket;
-        if (lost != 0) ring->lost_through_.store(lost, std::memory_order_release);
+    // Bounded, so that fsync, checkpoints and rotation still come round while workers outpace us.
+    for (int batches = 0; ok && (final_pass || batches < kMaxBatchesPerPass); ++batches) {
+        const auto batch = take_from_rings();
+        taken += batch;
+        if (pending_.empty()) break;
+        ok = flush_pending();  // one write(2) of up to ~batch_bytes
+        if (batch == 0) break;
     }
     const auto now = Clock::now();
-    bool ok = held_written && flush_pending();
+
     if (rotation_requested_.load() && (!file_.regular() || options_.to_stdout)) {
         rotation_requested_.store(false);
         spdlog::info("audit: rotation requested, but {} is not a regular file; nothing to rotate",
@@ -266,23 +299,42 @@ std::size_t AuditWriter::pass(bool final_pass) {
     return taken;
 }
 
-bool AuditWriter::chain_record(std::string_view object_line) {
-    if (pending_.size() >= options_.max_pending_bytes) {
-        // Writes have been failing for long: bound the memory. The gap record tells the reader.
-        ++pending_dropped_;
-        dropped_.fetch_add(1, std::memory_order_relaxed);
-        return false;
+// Chains up to batch_bytes of records from the rings into pending_, with the gap and backlog
+// records the workers asked for, and tells a worker waiting for room that there is some.
+std::size_t AuditWriter::take_from_rings() {
+    std::size_t taken = 0;
+    for (auto& ring : rings_) {
+        pending_dropped_ += ring->take_dropped();
+        if (ring->refused_total_.load(std::memory_order_relaxed) != ring->refused_seen_) {
+            ring->refused_seen_ = ring->refused_total_.load(std::memory_order_relaxed);
+            if (const auto refused = ring->take_refused(); refused.count != 0)
+                chain_fields(audit::backlog_fields(refused.count, refused.from, refused.to));
+        }
+        if (pending_.size() >= options_.batch_bytes) continue;
+        const auto n = ring->drain([this](std::string& line) { chain_record(line); },
+                                   options_.batch_bytes - pending_.size());
+        ring->drained_ += n;
+        taken += n;
+        // The tail was stored seq_cst: a worker asking for room (want_room, then try_reserve)
+        // either sees the room made here, or this sees its request.
+        if (n != 0 && ring->room_wanted_.exchange(false)) ring->notify_room();
     }
-    if (pending_dropped_ != 0) {
-        const auto fields = audit::gap_fields(pending_dropped_);
-        pending_dropped_ = 0;
-        chain_fields(fields);
-    }
-    audit::append_chained_object(chain_, object_line, pending_);
-    return true;
+    return taken;
 }
 
-void AuditWriter::chain_fields(std::string_view fields) { audit::append_chained(chain_, fields, pending_); }
+void AuditWriter::chain_record(std::string_view object_line) {
+    if (pending_dropped_ != 0) {
+        chain_fields(audit::gap_fields(pending_dropped_));
+        pending_dropped_ = 0;
+    }
+    audit::append_chained_object(chain_, object_line, pending_);
+    ++pending_lines_;
+}
+
+void AuditWriter::chain_fields(std::string_view fields) {
+    audit::append_chained(chain_, fields, pending_);
+    ++pending_lines_;
+}
 
 // Writes pending_ whole. On failure the file is cut back to its last complete line, so a retry
 // appends the same bytes and the chain on disk never has a hole or a half line.
@@ -305,6 +357,10 @@ bool AuditWriter::flush_pending() {
                              errno_text(written.error), pending_.size());
         if (!file_.regular()) {
             // A pipe or terminal cannot be cut back: what went out stays out, the rest is retried.
+            const auto out = static_cast<std::uint64_t>(
+                std::count(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(written.bytes), '\n'));
+            lines_written_.fetch_add(out, std::memory_order_relaxed);
+            pending_lines_ -= out;
             pending_.erase(0, written.bytes);
         } else if (written.bytes != 0 && !file_.cut_back()) {
             spdlog::critical("audit: cannot cut {} back to its last complete line: {}", options_.path.string(),
@@ -313,9 +369,9 @@ bool AuditWriter::flush_pending() {
         set_healthy(false);
         return false;
     }
-    std::uint64_t lines = 0;
-    for (char c : pending_) lines += c == '\n';
-    lines_written_.fetch_add(lines, std::memory_order_relaxed);
+    // Counted as chained: a scan for '\n' here cost about as much as the chaining (bench/README.md).
+    lines_written_.fetch_add(pending_lines_, std::memory_order_relaxed);
+    pending_lines_ = 0;
     if (syslog_) {
         std::string_view rest = pending_;
         while (!rest.empty()) {
@@ -325,7 +381,7 @@ bool AuditWriter::flush_pending() {
         }
     }
     pending_.clear();
-    if (pending_.capacity() > (4u << 20)) pending_.shrink_to_fit();
+    if (pending_.capacity() > 2 * options_.batch_bytes + (64u << 10)) pending_.shrink_to_fit();
     unsynced_ = true;
     return true;
 }

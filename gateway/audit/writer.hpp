@@ -2,17 +2,23 @@
 // The audit writer. Workers hand finished records to one dedicated thread through a bounded
 // single-producer/single-consumer ring each (audit/ring.hpp; no lock on the request path). That
 // thread is the only one that writes the file: it chains every record (audit/chain.hpp), writes
-// batches, fsyncs them per audit.fsync, appends signed checkpoints (audit/writer_records.hpp),
-// rotates files (audit/file_set.hpp) and ships lines to syslog.
+// them in batches of up to ~1 MiB per write(2), fsyncs per audit.fsync, appends signed checkpoints
+// (audit/writer_records.hpp), rotates files (audit/file_set.hpp) and ships lines to syslog.
+//
+// Room (docs/audit.md "Under load"): the rings are the queue, bounded by audit.queue_bytes. A
+// worker reserves room for a request's record before it forwards or refuses it; the writer never
+// drops a record it was given. A worker without room waits (asynchronously, on its own thread)
+// or, past audit.queue_wait_ms, answers 503; only under on_failure "allow" does it go on without
+// room, and a record that then finds none is counted and reported in a `gap` record.
 //
 // Durability (audit.fsync "always"): a worker gets a ticket for each record; the writer publishes
 // per ring how many of its records are on disk and wakes the worker, which then lets the waiting
 // responses go. Every record pending at the moment of an fsync shares it (group commit).
 //
 // Failure: a write that fails (ENOSPC, EIO, a file that cannot be opened) is rolled back to the
-// last complete line and retried on every pass; the records stay queued in order (up to a bound,
-// beyond which they are counted as dropped and a `gap` record says so). While that lasts,
-// healthy() is false; with on_failure "deny" the gateway forwards nothing.
+// last complete line and retried on every pass; the records wait in the rings, in order, and the
+// writer takes no more until the write succeeds. While that lasts, healthy() is false; with
+// on_failure "deny" the gateway forwards nothing.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -58,8 +64,9 @@ public:
         /// CPU with a worker, and a 20 ms batch (1 400 records at 70k req/s, ~0.8 ms of hashing
         /// and writing) stalled that worker long enough to double its p99 latency.
         std::chrono::milliseconds busy_flush_interval{2};
-        std::size_t ring_capacity = 1u << 16;
-        std::size_t max_pending_bytes = 64u << 20;   // queued while writes fail; beyond: dropped
+        std::size_t ring_capacity = 1u << 16;        // slots per ring (the byte bound usually binds first)
+        std::size_t queue_bytes = 64u << 20;         // audit.queue_bytes: all rings together
+        std::size_t batch_bytes = 1u << 20;          // records taken per write(2)
         /// Test seam: while it holds a non-zero errno, every write fails with it before touching
         /// the file (as a full disk would). Null in production.
         std::shared_ptr<std::atomic<int>> inject_write_errno;
@@ -76,14 +83,18 @@ public:
     AuditWriter(const AuditWriter&) = delete;
     AuditWriter& operator=(const AuditWriter&) = delete;
 
-    /// One producer per worker thread; call before start().
+    /// One producer per worker thread; call before start(). The rings share queue_bytes evenly.
     AuditRing& add_producer();
 
-    /// Queues one finished record (a JSON object line). Returns the ticket to wait for under
-    /// Fsync::always (see AuditRing::durable), or 0 when there is nothing to wait for: when the
-    /// ring is full the record is chained and written synchronously instead, waiting at most
-    /// 100 ms for the writer (beyond that it is dropped and counted in the next gap record).
-    std::uint64_t submit(AuditRing& ring, std::string& line) noexcept;
+    /// Queues one finished record (a JSON object line), using one of the ring's reservations when
+    /// `reserved` (then it always fits). Returns the ticket to wait for under Fsync::always (see
+    /// AuditRing::durable), or 0 when the ring had no room: the record is then dropped, counted,
+    /// and the next record written is a `gap` record saying how many.
+    std::uint64_t submit(AuditRing& ring, std::string& line, bool reserved = false) noexcept;
+
+    /// A producer without room: asks for the ring's room callback after the writer's next drain
+    /// of it, and wakes the writer now rather than at its next tick. Thread-safe (the producer's).
+    void want_room(AuditRing& ring) noexcept;
 
     void start();
     /// Writes everything queued, a final checkpoint, fsyncs, then stops the thread. Idempotent.
@@ -101,6 +112,14 @@ public:
     [[nodiscard]] std::uint64_t fsyncs() const noexcept { return fsyncs_.load(std::memory_order_relaxed); }
     [[nodiscard]] std::uint64_t rotations() const noexcept { return rotations_.load(std::memory_order_relaxed); }
     [[nodiscard]] std::uint64_t checkpoints() const noexcept { return checkpoints_.load(std::memory_order_relaxed); }
+    /// The queue, over all rings (admin thread: readiness and metrics).
+    [[nodiscard]] double queue_fill() const noexcept;    // the fullest ring, 0..1
+    [[nodiscard]] std::uint64_t queued_records() const noexcept;
+    [[nodiscard]] std::uint64_t queued_bytes() const noexcept;
+    [[nodiscard]] std::uint64_t queue_bytes_limit() const noexcept { return options_.queue_bytes; }
+    [[nodiscard]] std::uint64_t queue_waits() const noexcept;
+    [[nodiscard]] double queue_wait_seconds() const noexcept;
+    [[nodiscard]] std::uint64_t queue_refused() const noexcept;
     /// Syslog shipping counters (0 without syslog).
     [[nodiscard]] std::uint64_t syslog_sent() const noexcept;
     [[nodiscard]] std::uint64_t syslog_dropped() const noexcept;
@@ -110,7 +129,8 @@ private:
     void run();
     // Everything below runs with write_mutex_ held.
     std::size_t pass(bool final_pass);  // returns the records taken from the rings
-    bool chain_record(std::string_view object_line);  // false: dropped (queue bound)
+    std::size_t take_from_rings();  // one batch's worth; returns the records taken
+    void chain_record(std::string_view object_line);
     void chain_fields(std::string_view fields);
     bool flush_pending();
     bool sync();
@@ -126,6 +146,7 @@ private:
     audit::ActiveFile file_;
     audit::ChainState chain_;
     std::string pending_;                   // chained lines not yet written, in order
+    std::uint64_t pending_lines_ = 0;       // how many lines pending_ holds
     std::uint64_t pending_dropped_ = 0;     // records dropped since the last gap record
     bool unsynced_ = false;                 // written since the last fsync
     Clock::time_point last_sync_{};
@@ -143,10 +164,8 @@ private:
     bool stopping_ = false;
     bool stopped_ = false;
 
-    // Serialises the file, the chain and pending_ between the writer thread and the rare
-    // ring-full fallback.
+    // Serialises the file, the chain and pending_ between the writer thread and stop()'s final pass.
     std::mutex write_mutex_;
-    std::atomic<std::uint64_t> fallback_dropped_{0};  // ring-full records that could not get the lock
     std::atomic<bool> healthy_{true};
     std::atomic<std::uint64_t> lines_written_{0};
     std::atomic<std::uint64_t> write_failures_{0};

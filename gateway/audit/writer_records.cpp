@@ -50,4 +50,18 @@ std::string gap_fields(std::uint64_t dropped) {
     return fields;
 }
 
+std::string backlog_fields(std::uint64_t refused, std::chrono::system_clock::time_point from,
+                           std::chrono::system_clock::time_point to) {
+    std::string fields = "\"kind\":\"backlog\",";
+    append_ts_field(fields);
+    fields.append(",\"refused\":");
+    append_uint(fields, refused);
+    fields.append(",\"from\":\"");
+    append_rfc3339_ms(from, fields);
+    fields.append("\",\"to\":\"");
+    append_rfc3339_ms(to, fields);
+    fields.push_back('"');
+    return fields;
+}
+
 }  // namespace giosg::audit

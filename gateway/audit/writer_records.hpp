@@ -3,6 +3,7 @@
 // links a file to the one before it, the signed checkpoint, and the gap that counts dropped
 // records (README "Integrity"). Each is built as the members that go before seq/prev/hash
 // (audit::append_chained).
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,5 +26,10 @@ std::string checkpoint_fields(const SigningKey& signer, const ChainState& chain,
 
 /// `"kind":"gap"`: `dropped` records were lost just before this one.
 std::string gap_fields(std::uint64_t dropped);
+
+/// `"kind":"backlog"`: `refused` requests were answered 503 audit_unavailable between `from` and
+/// `to` because the audit queue had no room for their records; none of them reached the upstream.
+std::string backlog_fields(std::uint64_t refused, std::chrono::system_clock::time_point from,
+                           std::chrono::system_clock::time_point to);
 
 }  // namespace giosg::audit

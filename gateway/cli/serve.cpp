@@ -11,8 +11,8 @@
 #include <iostream>
 
 #include "admin/admin.hpp"
-#include "admin/metrics.hpp"
 #include "admin/readiness.hpp"
+#include "admin/metrics.hpp"
 #include "audit/writer.hpp"
 #include "cli/live_config.hpp"
 #include "cli/logging.hpp"

@@ -141,6 +141,8 @@ struct AuditConfig {
     OnFailure on_failure = OnFailure::deny;
     std::optional<std::filesystem::path> signing_key_file;  // Ed25519 PEM; absolute after loading
     std::chrono::seconds checkpoint_interval{60};           // "checkpoint_s"
+    std::size_t queue_bytes = 64u << 20;                    // records queued for the writer, all workers
+    std::chrono::milliseconds queue_wait{100};              // "queue_wait_ms": a wait for room, then 503
     std::optional<SyslogConfig> syslog;
 };
 

@@ -8,6 +8,9 @@ constexpr std::int64_t kMinRotateBytes = 4096;  // below this a file holds a han
 constexpr std::int64_t kMaxRotateBytes = 1LL << 40;
 constexpr std::int64_t kMaxKeepFiles = 100000;
 constexpr std::int64_t kMaxSyslogQueue = 1000000;
+constexpr std::int64_t kMinQueueBytes = 16384;     // a handful of records per worker
+constexpr std::int64_t kMaxQueueBytes = 1LL << 32;
+constexpr std::int64_t kMaxQueueWaitMs = 10000;    // a client waits this long at most for room
 
 void read_syslog(const json::value& value, std::string path_text, Config& config, ErrorList& errors) {
     auto syslog = ObjectReader::open(value, std::move(path_text), errors);
@@ -58,6 +61,9 @@ void read_audit(ObjectReader& top, Config& config) {
     result.signing_key_file = read_path(*audit, "signing_key_file", config.base_dir, Need::optional, true);
     if (auto seconds = audit->integer("checkpoint_s", 1, kMaxRefreshS))
         result.checkpoint_interval = std::chrono::seconds(*seconds);
+    if (auto bytes = audit->integer("queue_bytes", kMinQueueBytes, kMaxQueueBytes))
+        result.queue_bytes = static_cast<std::size_t>(*bytes);
+    if (auto ms = audit->integer("queue_wait_ms", 0, kMaxQueueWaitMs)) result.queue_wait = std::chrono::milliseconds(*ms);
     if (const json::value* syslog = audit->get("syslog"); syslog != nullptr && !syslog->is_null())
         read_syslog(*syslog, audit->path_of("syslog"), config, audit->errors());
     audit->reject_unknown_keys();

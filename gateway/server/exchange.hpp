@@ -59,6 +59,7 @@ struct Exchange {
     std::uint64_t bytes_out = 0;
     // record
     bool recorded = false;         // the audit record has been submitted
+    std::uint8_t audit_room = 0;   // reservations held in the worker's audit ring (record_stage.cpp)
 
     /// For the next request; the strings keep their capacity.
     void reset() {

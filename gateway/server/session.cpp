@@ -67,7 +67,9 @@ asio::awaitable<void> Session::run() {
         first = false;
         if (outcome == HeadOutcome::idle_closed) break;
         bool keep = false;
-        if (outcome == HeadOutcome::error) {
+        if (!co_await reserve_audit_room(ex)) {
+            keep = co_await refuse_for_backlog(ex, outcome == HeadOutcome::ok);
+        } else if (outcome == HeadOutcome::error) {
             co_await respond_error(ex, ex.code, ex.detail, true);
         } else {
             keep = co_await handle(ex);

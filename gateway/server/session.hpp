@@ -62,12 +62,20 @@ private:
     asio::awaitable<bool> respond_error(Exchange& ex, Reason reason, std::string_view detail, bool close);
 
     // record (record_stage.cpp)
+    /// Room in the audit queue for this request's record, taken before it is forwarded or
+    /// refused (docs/audit.md "Under load"). False when, under on_failure "deny", none came within
+    /// audit.queue_wait_ms; the worker serves its other connections meanwhile.
+    asio::awaitable<bool> reserve_audit_room(Exchange& ex);
+    /// The answer when there was no room: 503 audit_unavailable, counted in a backlog record.
+    asio::awaitable<bool> refuse_for_backlog(Exchange& ex, bool head_complete);
     /// Under audit.fsync "always": writes the record now, as the response is about to complete,
     /// and waits until it is on disk. False when it could not be made durable and
     /// audit.on_failure is "deny". Elsewhere a no-op returning true (the record follows the response).
     asio::awaitable<bool> commit_audit(Exchange& ex);
     /// Submits the audit record (once per request); returns its durability ticket.
     std::uint64_t record_audit(Exchange& ex);
+    /// Submits audit_line_, with one of the exchange's reservations if it holds any.
+    std::uint64_t submit_line(Exchange& ex);
     /// After a recorded response ended otherwise than its record says (audit_unavailable).
     void submit_correction(Exchange& ex);
     /// The request is over: its record (if not yet), its metrics, buffers back to their size.

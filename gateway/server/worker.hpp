@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <unordered_set>
+#include <vector>
 
 #include "admin/metrics.hpp"
 #include "audit/writer.hpp"
@@ -43,6 +44,9 @@ struct Worker {
     /// On this worker's thread, after the audit writer reported progress: wakes the waiters whose
     /// records are durable, and all of them while the writer is failing.
     void wake_audit_waiters();
+    /// On this worker's thread, after the writer drained its ring: wakes the sessions waiting for
+    /// room for their audit records (server/record_stage.cpp); each tries again.
+    void wake_audit_room_waiters();
 
     std::size_t index;
     // Declared before ioc: sessions still alive when ioc is destroyed unregister from it then.
@@ -64,6 +68,7 @@ struct Worker {
     std::unique_ptr<limits::RedisStore> rate_store;
     std::shared_ptr<const limits::RedisCallTable> rate_calls;
     const limits::LocalLimits* rate_calls_of = nullptr;
+    std::vector<asio::steady_timer*> audit_room_waiters;  // sessions waiting for audit queue room
     bool draining = false;
 };
 

@@ -89,11 +89,19 @@ TEST(Admin, HeadAnswersHaveNoBodyAndMetricsFollowOnTheSameConnection) {
 TEST(Admin, ReadyzAnswersWhatTheProbeSays) {
     Metrics metrics({}, 1);
     bool ready = false;
-    AdminServer admin(HostPort{"127.0.0.1", 0}, metrics, [&] { return ready; });
+    AdminHooks hooks;
+    hooks.not_ready = [&] {
+        return ready ? std::vector<std::string>{} : std::vector<std::string>{"audit_backlog", "draining"};
+    };
+    AdminServer admin(HostPort{"127.0.0.1", 0}, metrics, std::move(hooks));
     admin.start();
-    EXPECT_EQ(request(admin.port(), "GET", "/readyz").status, 503);
+    const auto not_ready = request(admin.port(), "GET", "/readyz");
+    EXPECT_EQ(not_ready.status, 503);
+    EXPECT_EQ(not_ready.body, "{\"ready\": false, \"reasons\": [\"audit_backlog\", \"draining\"]}\n");
     ready = true;
-    EXPECT_EQ(request(admin.port(), "GET", "/readyz").status, 200);
+    const auto now_ready = request(admin.port(), "GET", "/readyz");
+    EXPECT_EQ(now_ready.status, 200);
+    EXPECT_EQ(now_ready.body, "{\"ready\": true}\n");
     EXPECT_EQ(request(admin.port(), "GET", "/healthz").status, 200);
     EXPECT_EQ(request(admin.port(), "GET", "/nope").status, 404);
     admin.stop();

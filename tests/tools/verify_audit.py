@@ -36,6 +36,7 @@ MEMBERS = {  # what each record kind must carry; a request record carries CONTRA
                  "torn_bytes": COUNT},
     "checkpoint": {"ts": STRING, "reason": STRING, "key_id": STRING, "sig": STRING},
     "gap": {"ts": STRING, "dropped": COUNT},
+    "backlog": {"ts": STRING, "refused": COUNT, "from": STRING, "to": STRING},
     "correction": {"ts": STRING, "request_id": STRING, "code": STRING, "status": COUNT, "bytes_out": COUNT},
     "policy_change": {"ts": STRING, "change": STRING, "pattern": STRING, "method": STRING, "scopes": ANY,
                       "applied": ANY},

@@ -692,29 +692,87 @@ TEST_F(AuditWriterTest, LinesFromSeveralRingsAllArrive) {
     EXPECT_EQ(writer.lines_written(), 150u);
 }
 
-TEST_F(AuditWriterTest, FullRingFallsBackToASynchronousWriteAndLosesNothing) {
+TEST_F(AuditWriterTest, FullRingDropsAnUnreservedRecordAndAGapRecordCountsIt) {
     AuditWriter writer(options(2));
     AuditRing& ring = writer.add_producer();
-    // The thread is not started: the ring fills after two lines and the rest is written by submit().
-    for (int i = 0; i < 100; ++i) {
+    // The thread is not started: the ring holds two lines, the third finds no room. No worker
+    // blocks on the writer any more (docs/audit.md "Under load").
+    for (int i = 0; i < 3; ++i) {
         std::string line = numbered_line(0, i);
-        writer.submit(ring, line);
+        EXPECT_EQ(writer.submit(ring, line), i < 2 ? static_cast<std::uint64_t>(i + 1) : 0u);
         EXPECT_TRUE(line.empty());
     }
-    // 98 lines are already in the file before stop().
-    EXPECT_EQ(lines().size(), 98u);
+    EXPECT_EQ(writer.dropped(), 1u);
+    EXPECT_EQ(contents(), "");
     writer.stop();
     const std::vector<std::string> written = lines();
-    ASSERT_EQ(written.size(), 100u);
-    std::multiset<std::string> got;
-    std::multiset<std::string> want;
-    for (const std::string& line : written) got.insert(line + "\n");
-    for (int i = 0; i < 100; ++i) want.insert(numbered_line(0, i));
-    EXPECT_EQ(got, want);
-    // The two that sat in the ring come last.
-    EXPECT_EQ(written[98] + "\n", numbered_line(0, 0));
-    EXPECT_EQ(written[99] + "\n", numbered_line(0, 1));
-    EXPECT_EQ(writer.lines_written(), 100u);
+    ASSERT_EQ(written.size(), 3u);
+    EXPECT_NE(written[0].find("\"kind\":\"gap\""), std::string::npos) << written[0];
+    EXPECT_NE(written[0].find("\"dropped\":1"), std::string::npos) << written[0];
+    EXPECT_EQ(written[1] + "\n", numbered_line(0, 0));
+    EXPECT_EQ(written[2] + "\n", numbered_line(0, 1));
+}
+
+TEST_F(AuditWriterTest, AReservationAlwaysFindsRoomAndHoldsItAgainstOthers) {
+    AuditWriter writer(options(4));
+    AuditRing& ring = writer.add_producer();
+    ASSERT_TRUE(ring.try_reserve());
+    ASSERT_TRUE(ring.try_reserve());
+    for (int i = 0; i < 2; ++i) {
+        std::string line = numbered_line(0, i);
+        EXPECT_NE(writer.submit(ring, line), 0u);  // unreserved: the two free slots
+    }
+    EXPECT_FALSE(ring.try_reserve());
+    std::string unreserved = numbered_line(0, 9);
+    EXPECT_EQ(writer.submit(ring, unreserved), 0u);  // the reserved slots are not for it
+    for (int i = 2; i < 4; ++i) {
+        std::string line = numbered_line(0, i);
+        EXPECT_NE(writer.submit(ring, line, true), 0u);
+    }
+    EXPECT_EQ(ring.queued_records(), 4u);
+    EXPECT_GE(ring.fill(), 1.0);
+    writer.stop();
+    EXPECT_EQ(ring.queued_records(), 0u);
+    EXPECT_EQ(ring.queued_bytes(), 0u);
+    EXPECT_EQ(lines().size(), 5u);  // a gap for the unreserved one, then the four
+    EXPECT_EQ(writer.dropped(), 1u);
+}
+
+TEST_F(AuditWriterTest, RefusalsForWantOfRoomAreSummedUpInOneBacklogRecord) {
+    AuditWriter writer(options());
+    AuditRing& ring = writer.add_producer();
+    const auto from = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764900000123));
+    ring.count_refused(from);
+    ring.count_refused(from + 1s);
+    ring.count_refused(from + 2s);
+    std::string line = numbered_line(0, 0);
+    writer.submit(ring, line);
+    writer.stop();
+    const std::vector<std::string> written = lines();
+    ASSERT_EQ(written.size(), 2u);
+    const boost::json::value backlog = parse_json(written[0]);
+    EXPECT_EQ(backlog.at("kind").as_string(), "backlog");
+    EXPECT_EQ(backlog.at("refused").to_number<int>(), 3);
+    EXPECT_EQ(backlog.at("from").as_string(), "2025-12-05T02:00:00.123Z");
+    EXPECT_EQ(backlog.at("to").as_string(), "2025-12-05T02:00:02.123Z");
+    EXPECT_EQ(ring.refused_total(), 3u);
+    EXPECT_EQ(writer.queue_refused(), 3u);
+}
+
+TEST_F(AuditWriterTest, TheByteBoundLimitsReservationsAndAReleasedOneIsFreeAgain) {
+    AuditWriter::Options o = options();
+    o.queue_bytes = 16 * AuditRing::kReservedBytes;  // the smallest share a ring gets
+    AuditWriter writer(o);
+    AuditRing& ring = writer.add_producer();
+    EXPECT_EQ(ring.byte_budget(), 16 * AuditRing::kReservedBytes);
+    int reserved = 0;
+    while (reserved < 100 && ring.try_reserve()) ++reserved;
+    EXPECT_EQ(reserved, 16);
+    ring.release_reservation();
+    EXPECT_TRUE(ring.try_reserve());
+    EXPECT_FALSE(ring.try_reserve());
+    for (int i = 0; i < 16; ++i) ring.release_reservation();
+    EXPECT_EQ(ring.fill(), 0.0);
 }
 
 /// Two producer threads, each with its own ring, while the writer thread runs.
@@ -727,7 +785,12 @@ void run_concurrent_producers(AuditWriter& writer, int lines_per_producer) {
             std::string line;
             for (int i = 0; i < lines_per_producer; ++i) {
                 line = numbered_line(p, i);
-                writer.submit(*ring, line);
+                // As a worker under on_failure "deny" does: wait for room, never drop.
+                while (!ring->try_reserve()) {
+                    writer.want_room(*ring);
+                    std::this_thread::yield();
+                }
+                writer.submit(*ring, line, true);
             }
         });
     }
@@ -769,11 +832,12 @@ TEST_F(AuditWriterTest, TwoProducerThreadsWriteEveryLineIntact) {
 }
 
 TEST_F(AuditWriterTest, TwoProducerThreadsWithTinyRingsStillWriteEveryLineIntact) {
-    // Rings of 8 fill constantly: synchronous fallback writes race the writer thread's batches.
+    // Rings of 8 fill constantly: the producers wait for room, waking the writer, and nothing is lost.
     constexpr int kLinesPerProducer = 10000;
     AuditWriter writer(options(8, 1ms));
     run_concurrent_producers(writer, kLinesPerProducer);
-    expect_every_line_intact(lines(), kLinesPerProducer, /*ordered=*/false);
+    expect_every_line_intact(lines(), kLinesPerProducer, /*ordered=*/true);
+    EXPECT_EQ(writer.dropped(), 0u);
     EXPECT_EQ(writer.lines_written(), 2u * kLinesPerProducer);
     EXPECT_EQ(writer.write_failures(), 0u);
 }

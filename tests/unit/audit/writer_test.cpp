@@ -487,20 +487,27 @@ TEST_F(AuditWriterIntegrity, FailingWritesAreHeldInOrderAndWrittenOnRecovery) {
     EXPECT_EQ(writer.dropped(), 0u);
 }
 
-TEST_F(AuditWriterIntegrity, ALongOutageDropsBeyondTheBoundAndSaysSoInAGapRecord) {
+TEST_F(AuditWriterIntegrity, ALongOutageKeepsRecordsInTheBoundedQueueAndDropsOnlyBeyondIt) {
     auto o = options();
     o.inject_write_errno = std::make_shared<std::atomic<int>>(EIO);
-    o.max_pending_bytes = 2048;
+    o.queue_bytes = 16384;
     AuditWriter writer(o);
     auto& ring = writer.add_producer();
     writer.start();
-    for (int i = 0; i < 200; ++i) submit(writer, ring, i);
-    ASSERT_TRUE(eventually([&] { return writer.dropped() > 0 && ring.durable() == 0; }));
-    ASSERT_TRUE(eventually([&] { return writer.lines_written() == 0 && !writer.healthy(); }));
+    // Records wait in the ring while writes fail; what finds no room is dropped (on_failure
+    // "allow": the server reserves room first under "deny") and counted.
+    submit(writer, ring, 0);
+    ASSERT_TRUE(eventually([&] { return !writer.healthy(); }));
+    // The writer takes nothing more while its write fails: 3 999 records of ~10 bytes overflow
+    // the 16 KiB queue.
+    for (int i = 1; i < 4000; ++i) submit(writer, ring, i);
+    EXPECT_EQ(writer.lines_written(), 0u);
     const auto dropped = writer.dropped();
+    EXPECT_GT(dropped, 0u);
+    EXPECT_LE(ring.queued_bytes(), o.queue_bytes);
     o.inject_write_errno->store(0);
     ASSERT_TRUE(eventually([&] { return writer.healthy(); }));
-    submit(writer, ring, 200);
+    submit(writer, ring, 4000);
     writer.stop();
     const auto records = chained_records({path_});
     std::int64_t gap_total = 0;
@@ -510,7 +517,7 @@ TEST_F(AuditWriterIntegrity, ALongOutageDropsBeyondTheBoundAndSaysSoInAGapRecord
         else ++requests;
     }
     EXPECT_EQ(gap_total, static_cast<std::int64_t>(dropped));
-    EXPECT_EQ(requests + dropped, 201u);
+    EXPECT_EQ(requests + dropped, 4001u);
 }
 
 TEST_F(AuditWriterIntegrity, AlwaysModeWaitersAreToldWhenWritesFail) {

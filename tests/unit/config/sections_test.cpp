@@ -226,6 +226,22 @@ TEST(ParseConfig, AuditIntegrityDefaults) {
     EXPECT_FALSE(config.audit.signing_key_file);
     EXPECT_EQ(config.audit.checkpoint_interval, std::chrono::seconds(60));
     EXPECT_FALSE(config.audit.syslog);
+    EXPECT_EQ(config.audit.queue_bytes, 64u << 20);
+    EXPECT_EQ(config.audit.queue_wait, std::chrono::milliseconds(100));
+}
+
+TEST(ParseConfig, AuditQueueKeysAreReadAndBoundedByPath) {
+    const Config config = parsed_after([](json::object& c) {
+        c["audit"] = {{"queue_bytes", 1048576}, {"queue_wait_ms", 0}};
+    });
+    EXPECT_EQ(config.audit.queue_bytes, 1048576u);
+    EXPECT_EQ(config.audit.queue_wait, std::chrono::milliseconds(0));
+    EXPECT_THAT(errors_after([](json::object& c) {
+                    c["audit"] = {{"queue_bytes", 1000}, {"queue_wait_ms", -1}};
+                }),
+                UnorderedElementsAre(HasSubstr("/audit/queue_bytes: "), HasSubstr("/audit/queue_wait_ms: ")));
+    EXPECT_THAT(errors_after([](json::object& c) { c["audit"] = {{"queue_wait_ms", "fast"}}; }),
+                ElementsAre(HasSubstr("/audit/queue_wait_ms: ")));
 }
 
 TEST(ParseConfig, AuditIntegrityKeysAreRead) {
