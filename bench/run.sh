@@ -10,6 +10,7 @@
 #   DURATION [5]  seconds per measurement     WARMUP [1]  seconds of unmeasured load first
 #   REPEAT [3]    runs per cell (medians)     CONNS ["1 64 512"]   MIXES ["allowed mixed"]
 #   TARGETS ["direct gateway nginx haproxy"]  WRK_THREADS [1]
+#                 also: gateway-tls, nginx-tls (TLS listeners with the same certificate, P-256)
 #   WORKERS [1]   proxy workers (gateway `workers`, nginx worker_processes, HAProxy nbthread)
 #   UPSTREAM_THREADS [1]   threads of the fixed upstream (bench/scaling.sh raises both)
 #   UPSTREAM_IDLE [1024]   idle upstream connections kept per worker: the gateway's
@@ -175,11 +176,11 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-wait_http() {  # wait_http PORT PID: until something answers HTTP on PORT (10 s)
-    local port=$1 pid=$2 i code
+wait_http() {  # wait_http PORT PID [SCHEME]: until something answers HTTP(S) on PORT (10 s)
+    local port=$1 pid=$2 scheme=${3:-http} i code
     for i in $(seq 100); do
         kill -0 "$pid" 2>/dev/null || return 1
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/" || true)
+        code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 "$scheme://127.0.0.1:$port/" || true)
         [ "$code" != "000" ] && [ -n "$code" ] && return 0
         sleep 0.1
     done
@@ -237,10 +238,19 @@ start_upstream() {
     wait_http "$UPORT" "$UPSTREAM_PID" || die "the fixed upstream did not start: $(cat "$WORK/upstream.log")"
 }
 
+# The TLS targets' certificate (P-256, for 127.0.0.1), made once per run.
+bench_certificate() {
+    [ -f "$WORK/tls.pem" ] && return 0
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/tls.key" -out "$WORK/tls.pem" 2>/dev/null ||
+        die "openssl could not make the TLS targets' certificate"
+}
+
 GW_ADMIN_PORT=""
-gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1); admin listener on GW_ADMIN_PORT if set
-    local dir=$1 port=$2 with_fsync=$3 audit admin=""
+gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1) [TLS(0|1)]; admin listener on GW_ADMIN_PORT if set
+    local dir=$1 port=$2 with_fsync=$3 with_tls=${4:-0} audit admin=""
     [ -n "$GW_ADMIN_PORT" ] && admin=" \"admin_listen\": \"127.0.0.1:$GW_ADMIN_PORT\","
+    [ "$with_tls" = 1 ] && admin="$admin \"tls\": { \"cert_file\": \"$WORK/tls.pem\", \"key_file\": \"$WORK/tls.key\" },"
     if [ "$with_fsync" = 1 ]; then
         audit="{ \"path\": \"${AUDIT_PATH:-$dir/audit.jsonl}\", \"fsync\": \"$AUDIT_FSYNC\" }"
     else
@@ -301,18 +311,22 @@ start_target() {
             TARGET_LOG=""
             return 0
             ;;
-        gateway)
+        gateway|gateway-tls)
             TARGET_PORT=$(free_port)
             GW_ADMIN_PORT=$(free_port)
-            gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC"
+            local with_tls=0
+            [ "$name" = gateway-tls ] && { bench_certificate; with_tls=1; }
+            gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC" "$with_tls"
             TARGET_LOG="${AUDIT_PATH:-$TARGET_DIR/audit.jsonl}"
             GIOSG_BENCH_TOKEN=$SERVER_TOKEN ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} "$GW" serve --config "$TARGET_DIR/gateway.json" \
                 >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
             ;;
-        nginx)
+        nginx|nginx-tls)
             TARGET_PORT=$(free_port)
             TARGET_LOG="$TARGET_DIR/access.jsonl"
-            python3 "$BENCH/gen_peers.py" nginx --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
+            local tls_args=()
+            [ "$name" = nginx-tls ] && { bench_certificate; tls_args=(--tls-cert "$WORK/tls.pem" --tls-key "$WORK/tls.key"); }
+            python3 "$BENCH/gen_peers.py" nginx ${tls_args[@]+"${tls_args[@]}"} --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
                 --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
                 --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" \
                 --upstream-idle "$UPSTREAM_IDLE" >/dev/null
@@ -334,7 +348,7 @@ start_target() {
     esac
     TARGET_PID=$!
     PIDS+=("$TARGET_PID")
-    if ! wait_http "$TARGET_PORT" "$TARGET_PID"; then
+    if ! wait_http "$TARGET_PORT" "$TARGET_PID" "$(target_scheme "$name")"; then
         cat "$TARGET_DIR"/stderr.log >&2 || true
         die "$name did not start"
     fi
@@ -342,8 +356,10 @@ start_target() {
 
 # Client connections each gateway worker has accepted so far, space-separated in worker order
 # (from /metrics); empty for the other targets and for gateways without that metric.
+target_scheme() { case "$1" in *-tls) echo https ;; *) echo http ;; esac; }
+
 worker_accepts() {
-    [ "$1" = gateway ] || return 0
+    [ "$1" = gateway ] || [ "$1" = gateway-tls ] || return 0
     curl -s --max-time 2 "http://127.0.0.1:$GW_ADMIN_PORT/metrics" |
         sed -n 's/^giosg_gateway_downstream_connections_accepted_total{worker="\([0-9]*\)"} \([0-9]*\)$/\1 \2/p' |
         sort -n | awk '{ printf "%s%s", sep, $2; sep = " " }' || true
@@ -370,7 +386,7 @@ check_target() {
     expect "Token scheme, literal segment, trailing slash" 200 "$code"
     hdr=$(curl -s -D - -o /dev/null -X DELETE -H "Authorization: Bearer $KEY" "$base$BENCH_PATH" | tr -d '\r')
     expect "DELETE status" 405 "$(echo "$hdr" | awk 'NR==1 { print $2 }')"
-    expect "DELETE Allow" "GET, POST, OPTIONS" "$(echo "$hdr" | awk -F': ' 'tolower($1) == "allow" { print $2 }')"
+    expect "DELETE Allow" "GET, HEAD, POST, OPTIONS" "$(echo "$hdr" | awk -F': ' 'tolower($1) == "allow" { print $2 }')"
     hdr=$(curl -s -D - -o /dev/null -H "Authorization: Bearer not-a-valid-bench-key" "$base$BENCH_PATH" | tr -d '\r')
     expect "bad key status" 401 "$(echo "$hdr" | awk 'NR==1 { print $2 }')"
     expect "bad key WWW-Authenticate" 'Bearer realm="giosg-gateway"' \
@@ -423,8 +439,8 @@ machine_meta() {  # machine_meta FILE
     } >"$1"
 }
 
-run_wrk() {  # run_wrk PORT CONNS MIX SECONDS AUTH -> "BENCH ..." line
-    local port=$1 conns=$2 mix=$3 secs=$4 auth=$5 threads=$WRK_THREADS
+run_wrk() {  # run_wrk PORT CONNS MIX SECONDS AUTH [SCHEME] -> "BENCH ..." line
+    local port=$1 conns=$2 mix=$3 secs=$4 auth=$5 scheme=${6:-http} threads=$WRK_THREADS
     [ "$threads" -gt "$conns" ] && threads=$conns
     local args=(-t"$threads" -c"$conns" -d"${secs}s" --timeout 5s)
     if [ "$mix" = mixed ]; then
@@ -433,7 +449,7 @@ run_wrk() {  # run_wrk PORT CONNS MIX SECONDS AUTH -> "BENCH ..." line
         args+=(-s "$BENCH/wrk/report.lua" -H "Authorization: $auth")
     fi
     BENCH_LUA_DIR="$BENCH/wrk" BENCH_KEY=$KEY BENCH_PATH=$BENCH_PATH \
-        ${PIN_LOAD[@]+"${PIN_LOAD[@]}"} wrk "${args[@]}" "http://127.0.0.1:$port$BENCH_PATH" | grep '^BENCH ' || true
+        ${PIN_LOAD[@]+"${PIN_LOAD[@]}"} wrk "${args[@]}" "$scheme://127.0.0.1:$port$BENCH_PATH" | grep '^BENCH ' || true
 }
 
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
@@ -455,10 +471,10 @@ load_mode() {
                     auth="Bearer $KEY"
                     [ "$t" = direct ] && auth="Token $SERVER_TOKEN"
                     start_target "$t"
-                    [ "$WARMUP" -gt 0 ] && run_wrk "$TARGET_PORT" "$conns" "$mix" "$WARMUP" "$auth" >/dev/null
+                    [ "$WARMUP" -gt 0 ] && run_wrk "$TARGET_PORT" "$conns" "$mix" "$WARMUP" "$auth" "$(target_scheme "$t")" >/dev/null
                     acc=$(worker_accepts "$t")
                     ticks=$(proc_ticks "$TARGET_PID")
-                    line=$(run_wrk "$TARGET_PORT" "$conns" "$mix" "$DURATION" "$auth")
+                    line=$(run_wrk "$TARGET_PORT" "$conns" "$mix" "$DURATION" "$auth" "$(target_scheme "$t")")
                     [ -n "$line" ] || die "wrk gave no result for $t conns=$conns mix=$mix"
                     ticks=$(( $(proc_ticks "$TARGET_PID") - ticks ))
                     # How SO_REUSEPORT spread this run's connections over the workers: "33/31".
