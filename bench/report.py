@@ -17,7 +17,7 @@ import re
 import statistics
 import sys
 
-TARGET_ORDER = ["direct", "gateway", "nginx", "haproxy", "gateway-tls", "nginx-tls"]
+TARGET_ORDER = ["direct", "gateway", "gateway-jwt", "nginx", "haproxy", "gateway-tls", "nginx-tls"]
 MIX_ORDER = ["allowed", "mixed"]
 
 

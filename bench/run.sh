@@ -10,7 +10,8 @@
 #   DURATION [5]  seconds per measurement     WARMUP [1]  seconds of unmeasured load first
 #   REPEAT [3]    runs per cell (medians)     CONNS ["1 64 512"]   MIXES ["allowed mixed"]
 #   TARGETS ["direct gateway nginx haproxy"]  WRK_THREADS [1]
-#                 also: gateway-tls, nginx-tls (TLS listeners with the same certificate, P-256)
+#                 also: gateway-tls, nginx-tls (TLS listeners with the same certificate, P-256),
+#                 gateway-jwt (the client calls with an RS256 JWT, verified once, then cached)
 #   WORKERS [1]   proxy workers (gateway `workers`, nginx worker_processes, HAProxy nbthread)
 #   UPSTREAM_THREADS [1]   threads of the fixed upstream (bench/scaling.sh raises both)
 #   UPSTREAM_IDLE [1024]   idle upstream connections kept per worker: the gateway's
@@ -246,11 +247,38 @@ bench_certificate() {
         die "openssl could not make the TLS targets' certificate"
 }
 
+# The gateway-jwt target's identity provider: an RSA key, its JWKS, and one RS256 token (a day
+# long) for the bench client's subject, signed with the openssl command line.
+JWT=""
+bench_jwt() {
+    [ -n "$JWT" ] && return 0
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/jwt.key" 2>/dev/null ||
+        die "openssl could not make the JWT key"
+    local modulus header payload signature
+    modulus=$(openssl rsa -in "$WORK/jwt.key" -noout -modulus | cut -d= -f2)
+    python3 - "$modulus" "$WORK/jwks.json" <<'PY'
+import base64, binascii, json, sys
+n = base64.urlsafe_b64encode(binascii.unhexlify(sys.argv[1])).rstrip(b"=").decode()
+with open(sys.argv[2], "w") as f:
+    json.dump({"keys": [{"kty": "RSA", "kid": "bench", "alg": "RS256", "use": "sig", "n": n, "e": "AQAB"}]}, f)
+PY
+    b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+    header=$(printf '{"alg":"RS256","kid":"bench","typ":"JWT"}' | b64url)
+    payload=$(printf '{"iss":"https://idp.bench.example","aud":"giosg-gateway","sub":"svc-bench","exp":%d}' \
+        "$(( $(date +%s) + 86400 ))" | b64url)
+    signature=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -sign "$WORK/jwt.key" -binary | b64url)
+    JWT="$header.$payload.$signature"
+}
+
 GW_ADMIN_PORT=""
-gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1) [TLS(0|1)]; admin listener on GW_ADMIN_PORT if set
-    local dir=$1 port=$2 with_fsync=$3 with_tls=${4:-0} audit admin=""
+gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1) [TLS(0|1) [JWT(0|1)]]; admin listener on GW_ADMIN_PORT if set
+    local dir=$1 port=$2 with_fsync=$3 with_tls=${4:-0} with_jwt=${5:-0} audit admin="" subject=""
     [ -n "$GW_ADMIN_PORT" ] && admin=" \"admin_listen\": \"127.0.0.1:$GW_ADMIN_PORT\","
     [ "$with_tls" = 1 ] && admin="$admin \"tls\": { \"cert_file\": \"$WORK/tls.pem\", \"key_file\": \"$WORK/tls.key\" },"
+    if [ "$with_jwt" = 1 ]; then
+        admin="$admin \"jwt\": { \"issuer\": \"https://idp.bench.example\", \"audience\": \"giosg-gateway\", \"jwks_file\": \"$WORK/jwks.json\" },"
+        subject='"jwt_subject": "svc-bench",'
+    fi
     if [ "$with_fsync" = 1 ]; then
         audit="{ \"path\": \"${AUDIT_PATH:-$dir/audit.jsonl}\", \"fsync\": \"$AUDIT_FSYNC\" }"
     else
@@ -265,7 +293,7 @@ gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1) [TLS(0|1)]; admin 
   "credentials": { "bench": { "token_env": "GIOSG_BENCH_TOKEN" } },
   "clients": {
     "bench": {
-      "key_sha256": "$KEY_HASH",
+      "key_sha256": "$KEY_HASH",$subject
       "credential": "bench",
       "scopes": ["settings", "users", "reports"],
       "organizations": ["*"]
@@ -311,12 +339,13 @@ start_target() {
             TARGET_LOG=""
             return 0
             ;;
-        gateway|gateway-tls)
+        gateway|gateway-tls|gateway-jwt)
             TARGET_PORT=$(free_port)
             GW_ADMIN_PORT=$(free_port)
-            local with_tls=0
+            local with_tls=0 with_jwt=0
             [ "$name" = gateway-tls ] && { bench_certificate; with_tls=1; }
-            gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC" "$with_tls"
+            [ "$name" = gateway-jwt ] && { bench_jwt; with_jwt=1; }
+            gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC" "$with_tls" "$with_jwt"
             TARGET_LOG="${AUDIT_PATH:-$TARGET_DIR/audit.jsonl}"
             GIOSG_BENCH_TOKEN=$SERVER_TOKEN ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} "$GW" serve --config "$TARGET_DIR/gateway.json" \
                 >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
@@ -359,7 +388,7 @@ start_target() {
 target_scheme() { case "$1" in *-tls) echo https ;; *) echo http ;; esac; }
 
 worker_accepts() {
-    [ "$1" = gateway ] || [ "$1" = gateway-tls ] || return 0
+    case "$1" in gateway|gateway-tls|gateway-jwt) ;; *) return 0 ;; esac
     curl -s --max-time 2 "http://127.0.0.1:$GW_ADMIN_PORT/metrics" |
         sed -n 's/^giosg_gateway_downstream_connections_accepted_total{worker="\([0-9]*\)"} \([0-9]*\)$/\1 \2/p' |
         sort -n | awk '{ printf "%s%s", sep, $2; sep = " " }' || true
@@ -458,7 +487,7 @@ load_mode() {
     local runs="$WORK/runs.csv" total=0 done_n=0 rep conns mix t auth line rss lines ticks cpu acc by_worker
     echo "rep,target,conns,mix,requests,rps,p50_us,p99_us,p999_us,non2xx,errors,rss_kib,log_lines,cpu_us_per_req,conns_by_worker" >"$runs"
     for rep in $(seq "$REPEAT"); do for conns in $CONNS; do for mix in $MIXES; do for t in $TARGETS; do
-        [ "$t" = direct ] && [ "$mix" != allowed ] && continue
+        { [ "$t" = direct ] || [ "$t" = gateway-jwt ]; } && [ "$mix" != allowed ] && continue
         total=$((total + 1))
     done; done; done; done
     log "$total measurements of ${DURATION}s (+${WARMUP}s warm-up) each"
@@ -466,10 +495,11 @@ load_mode() {
         for conns in $CONNS; do
             for mix in $MIXES; do
                 for t in $TARGETS; do
-                    [ "$t" = direct ] && [ "$mix" != allowed ] && continue
+                    { [ "$t" = direct ] || [ "$t" = gateway-jwt ]; } && [ "$mix" != allowed ] && continue
                     done_n=$((done_n + 1))
                     auth="Bearer $KEY"
                     [ "$t" = direct ] && auth="Token $SERVER_TOKEN"
+                    [ "$t" = gateway-jwt ] && { bench_jwt; auth="Bearer $JWT"; }
                     start_target "$t"
                     [ "$WARMUP" -gt 0 ] && run_wrk "$TARGET_PORT" "$conns" "$mix" "$WARMUP" "$auth" "$(target_scheme "$t")" >/dev/null
                     acc=$(worker_accepts "$t")

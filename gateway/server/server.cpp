@@ -14,7 +14,6 @@
 #include <system_error>
 
 #include "common/format.hpp"
-
 #include "net/accept.hpp"
 #include "net/tls_context.hpp"
 #include "net/tls_server_context.hpp"
