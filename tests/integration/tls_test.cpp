@@ -145,5 +145,22 @@ TEST_F(TlsFixture, AKeyThatDoesNotMatchTheCertificateStopsTheStartNamingTheSetti
     }
 }
 
+TEST_F(TlsFixture, CheckLoadsTheTlsFilesAsServeWould) {
+    Harness h(options());
+    const auto good = run_gateway(h.dir(), {"check", "--config", h.config_file().string()}, 30s);
+    EXPECT_EQ(good.exit_code, 0) << good.err;
+    EXPECT_NE(good.out.find("(TLS)"), std::string::npos) << good.out;
+    CertSpec other;
+    other.common_name = "other";
+    const auto stranger = ca_->issue("stranger", other);
+    std::string config = read_text(h.config_file());
+    const std::string key = server_.key_file().string();
+    config.replace(config.find(key), key.size(), stranger.key_file().string());
+    write_text(h.config_file(), config);
+    const auto bad = run_gateway(h.dir(), {"check", "--config", h.config_file().string()}, 30s);
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_NE(bad.err.find("/tls/key_file: cannot load"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace giosg::testing
