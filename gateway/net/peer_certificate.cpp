@@ -49,6 +49,10 @@ std::optional<PeerCertificate> verified_peer_certificate(SSL* ssl) {
     // With SSL_VERIFY_PEER a certificate that fails verification ends the handshake; without a
     // client CA nothing is asked for. Either way a certificate seen here has been verified.
     if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) == 0) return std::nullopt;
+    return certificate_names(certificate);
+}
+
+PeerCertificate certificate_names(X509* certificate) {
     PeerCertificate result;
     auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr));
     if (names != nullptr) {
