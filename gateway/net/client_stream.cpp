@@ -31,6 +31,10 @@ asio::awaitable<error_code> ClientStream::handshake() {
     co_return deadline_.outcome(e);
 }
 
+asio::awaitable<void> ClientStream::shutdown_tls() {
+    if (auto* tls = std::get_if<tls_stream>(&stream_)) co_await tls->async_shutdown(use_nothrow);
+}
+
 asio::awaitable<std::size_t> ClientStream::read_some(asio::mutable_buffer buffer, error_code& ec) {
     auto [e, n] = co_await std::visit([&](auto& s) { return s.async_read_some(buffer, use_nothrow); }, stream_);
     ec = deadline_.outcome(e);

@@ -33,6 +33,9 @@ public:
 
     /// The server side of the TLS handshake, under the deadline set before it.
     asio::awaitable<error_code> handshake();
+    /// TLS only: sends close_notify and waits (under the deadline set before it) for the
+    /// peer's, so a client can tell the end of a close-delimited response from a cut.
+    asio::awaitable<void> shutdown_tls();
     /// A read that the deadline cut short fails with beast::error::timeout.
     asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec);
     /// Writes a, b and c in one gather write (empty ones are skipped).

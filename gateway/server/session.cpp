@@ -113,6 +113,12 @@ asio::awaitable<void> Session::run() {
         if (!keep || worker_.draining) break;
     }
     if (linger_ && !closed_) co_await linger_close();
+    // TLS ends with close_notify: without it a client cannot tell a response framed by the
+    // close (HTTP/1.0) from a cut one. Bounded: a peer that never answers costs at most this.
+    if (tls_ && !closed_ && !linger_) {
+        client_.expires_after(std::chrono::milliseconds(500));
+        co_await client_.shutdown_tls();
+    }
     client_.close();
 }
 

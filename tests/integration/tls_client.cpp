@@ -7,6 +7,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
+#include <functional>
+
 namespace giosg::testing {
 
 namespace asio = boost::asio;
@@ -115,6 +118,24 @@ std::optional<Response> TlsConnection::read_response(std::chrono::milliseconds t
     for (const auto& f : msg) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     r.body = msg.body();
     return r;
+}
+
+boost::system::error_code TlsConnection::read_end(std::chrono::milliseconds timeout) {
+    bool done = false;
+    boost::system::error_code result = asio::error::timed_out;
+    std::array<char, 4096> chunk{};
+    std::function<void(boost::system::error_code, std::size_t)> on_read = [&](boost::system::error_code ec,
+                                                                              std::size_t) {
+        if (ec) {
+            result = ec;
+            done = true;
+            return;
+        }
+        impl_->stream->async_read_some(asio::buffer(chunk), on_read);
+    };
+    impl_->stream->async_read_some(asio::buffer(chunk), on_read);
+    impl_->run_for(timeout, done);
+    return result;
 }
 
 std::optional<Response> tls_request(std::uint16_t port, const TlsClientOptions& options, std::string_view method,

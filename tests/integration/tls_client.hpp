@@ -43,6 +43,9 @@ public:
     bool send(std::string_view bytes, std::chrono::milliseconds timeout = std::chrono::seconds(5));
     /// One response; nullopt on timeout, when the peer closed, or on a TLS alert.
     std::optional<Response> read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    /// Reads until the connection ends: asio::error::eof after the peer's close_notify,
+    /// ssl::error::stream_truncated when it closed TCP without one.
+    boost::system::error_code read_end(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 private:
     struct Impl;

@@ -4,6 +4,8 @@
 
 #include <openssl/ssl.h>
 
+#include <boost/asio/error.hpp>
+
 #include <boost/json.hpp>
 
 #include <chrono>
@@ -143,6 +145,20 @@ TEST_F(TlsFixture, AKeyThatDoesNotMatchTheCertificateStopsTheStartNamingTheSetti
     } catch (const std::exception& e) {
         EXPECT_NE(std::string(e.what()).find("/tls/key_file: cannot load"), std::string::npos) << e.what();
     }
+}
+
+TEST_F(TlsFixture, TheGatewayEndsTlsWithCloseNotify) {
+    Harness h(options());
+    TlsConnection c(h.port(), client());
+    ASSERT_FALSE(c.handshake());
+    // HTTP/1.0: a response of unknown length would be framed by the close, so the close must be
+    // a clean TLS one.
+    ASSERT_TRUE(c.send(std::string("GET ") + kUsersMe + " HTTP/1.0\r\nHost: localhost\r\nAuthorization: Token " +
+                       kKeyFull + "\r\n\r\n"));
+    const auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(c.read_end(), boost::asio::error::eof);  // not ssl::error::stream_truncated
 }
 
 TEST_F(TlsFixture, CheckLoadsTheTlsFilesAsServeWould) {
