@@ -161,6 +161,18 @@ TEST_F(TlsFixture, TheGatewayEndsTlsWithCloseNotify) {
     EXPECT_EQ(c.read_end(), boost::asio::error::eof);  // not ssl::error::stream_truncated
 }
 
+TEST_F(TlsFixture, SeveralWorkersShareTheOneContext) {
+    HarnessOptions o = options();
+    o.workers = 2;
+    Harness h(o);
+    for (int i = 0; i < 8; ++i) {
+        const auto r = tls_request(h.port(), client(), "GET", kUsersMe, {auth(kKeyFull)});
+        ASSERT_TRUE(r) << i;
+        EXPECT_EQ(r->status, 200);
+    }
+    EXPECT_EQ(h.mock().received().size(), 8u);
+}
+
 TEST_F(TlsFixture, CheckLoadsTheTlsFilesAsServeWould) {
     Harness h(options());
     const auto good = run_gateway(h.dir(), {"check", "--config", h.config_file().string()}, 30s);

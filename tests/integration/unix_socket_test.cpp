@@ -169,6 +169,20 @@ TEST_F(UnixSocket, ThePeerUidIdentifiesTheClientWithoutAKey) {
     EXPECT_FALSE(std::filesystem::exists(socket()));  // removed at stop
 }
 
+TEST_F(UnixSocket, EveryWorkerAcceptsOnTheOneSocket) {
+    HarnessOptions o = options();
+    o.workers = 3;
+    Harness h(o);
+    for (int i = 0; i < 12; ++i) {
+        const auto r = unix_request(socket());
+        ASSERT_TRUE(r) << i;
+        EXPECT_EQ(r->status, 200);
+    }
+    EXPECT_EQ(h.mock().received().size(), 12u);
+    h.stop();
+    EXPECT_FALSE(std::filesystem::exists(socket()));
+}
+
 TEST_F(UnixSocket, AKeyOverTheSocketMustNameTheSameClient) {
     Harness h(options());
     const auto other = unix_request(socket(), {auth(kKeyFull)});
