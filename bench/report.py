@@ -17,7 +17,7 @@ import re
 import statistics
 import sys
 
-TARGET_ORDER = ["direct", "gateway", "nginx", "haproxy"]
+TARGET_ORDER = ["direct", "gateway", "gateway-jwt", "nginx", "haproxy", "gateway-tls", "nginx-tls"]
 MIX_ORDER = ["allowed", "mixed"]
 
 
@@ -62,9 +62,11 @@ def load(runs_csv, meta_path, prefix):
             # Older runs files have no CPU column.
             "cpu_us": med(rs, "cpu_us_per_req") if all(r.get("cpu_us_per_req") for r in rs) else None,
         })
-    nginx = {(o["conns"], o["mix"]): o["rps"] for o in out if o["target"] == "nginx"}
+    # A TLS target is compared with nginx over TLS (nginx-tls), the others with plain nginx.
+    nginx = {(o["target"] == "nginx-tls", o["conns"], o["mix"]): o["rps"] for o in out
+             if o["target"] in ("nginx", "nginx-tls")}
     for o in out:
-        base = nginx.get((o["conns"], o["mix"]))
+        base = nginx.get((o["target"].endswith("-tls"), o["conns"], o["mix"]))
         o["ratio"] = o["rps"] / base if base else None
 
     def order(o):

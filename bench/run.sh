@@ -10,6 +10,8 @@
 #   DURATION [5]  seconds per measurement     WARMUP [1]  seconds of unmeasured load first
 #   REPEAT [3]    runs per cell (medians)     CONNS ["1 64 512"]   MIXES ["allowed mixed"]
 #   TARGETS ["direct gateway nginx haproxy"]  WRK_THREADS [1]
+#                 also: gateway-tls, nginx-tls (TLS listeners with the same certificate, P-256),
+#                 gateway-jwt (the client calls with an RS256 JWT, verified once, then cached)
 #   WORKERS [1]   proxy workers (gateway `workers`, nginx worker_processes, HAProxy nbthread)
 #   UPSTREAM_THREADS [1]   threads of the fixed upstream (bench/scaling.sh raises both)
 #   UPSTREAM_IDLE [1024]   idle upstream connections kept per worker: the gateway's
@@ -180,11 +182,11 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-wait_http() {  # wait_http PORT PID: until something answers HTTP on PORT (10 s)
-    local port=$1 pid=$2 i code
+wait_http() {  # wait_http PORT PID [SCHEME]: until something answers HTTP(S) on PORT (10 s)
+    local port=$1 pid=$2 scheme=${3:-http} i code
     for i in $(seq 100); do
         kill -0 "$pid" 2>/dev/null || return 1
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/" || true)
+        code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 "$scheme://127.0.0.1:$port/" || true)
         [ "$code" != "000" ] && [ -n "$code" ] && return 0
         sleep 0.1
     done
@@ -245,10 +247,46 @@ start_upstream() {
     wait_http "$UPORT" "$UPSTREAM_PID" || die "the fixed upstream did not start: $(cat "$WORK/upstream.log")"
 }
 
+# The TLS targets' certificate (P-256, for 127.0.0.1), made once per run.
+bench_certificate() {
+    [ -f "$WORK/tls.pem" ] && return 0
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/tls.key" -out "$WORK/tls.pem" 2>/dev/null ||
+        die "openssl could not make the TLS targets' certificate"
+}
+
+# The gateway-jwt target's identity provider: an RSA key, its JWKS, and one RS256 token (a day
+# long) for the bench client's subject, signed with the openssl command line.
+JWT=""
+bench_jwt() {
+    [ -n "$JWT" ] && return 0
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/jwt.key" 2>/dev/null ||
+        die "openssl could not make the JWT key"
+    local modulus header payload signature
+    modulus=$(openssl rsa -in "$WORK/jwt.key" -noout -modulus | cut -d= -f2)
+    python3 - "$modulus" "$WORK/jwks.json" <<'PY'
+import base64, binascii, json, sys
+n = base64.urlsafe_b64encode(binascii.unhexlify(sys.argv[1])).rstrip(b"=").decode()
+with open(sys.argv[2], "w") as f:
+    json.dump({"keys": [{"kty": "RSA", "kid": "bench", "alg": "RS256", "use": "sig", "n": n, "e": "AQAB"}]}, f)
+PY
+    b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+    header=$(printf '{"alg":"RS256","kid":"bench","typ":"JWT"}' | b64url)
+    payload=$(printf '{"iss":"https://idp.bench.example","aud":"giosg-gateway","sub":"svc-bench","exp":%d}' \
+        "$(( $(date +%s) + 86400 ))" | b64url)
+    signature=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -sign "$WORK/jwt.key" -binary | b64url)
+    JWT="$header.$payload.$signature"
+}
+
 GW_ADMIN_PORT=""
-gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1); admin listener on GW_ADMIN_PORT if set
-    local dir=$1 port=$2 with_fsync=$3 audit admin=""
+gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1) [TLS(0|1) [JWT(0|1)]]; admin listener on GW_ADMIN_PORT if set
+    local dir=$1 port=$2 with_fsync=$3 with_tls=${4:-0} with_jwt=${5:-0} audit admin="" subject=""
     [ -n "$GW_ADMIN_PORT" ] && admin=" \"admin_listen\": \"127.0.0.1:$GW_ADMIN_PORT\","
+    [ "$with_tls" = 1 ] && admin="$admin \"tls\": { \"cert_file\": \"$WORK/tls.pem\", \"key_file\": \"$WORK/tls.key\" },"
+    if [ "$with_jwt" = 1 ]; then
+        admin="$admin \"jwt\": { \"issuer\": \"https://idp.bench.example\", \"audience\": \"giosg-gateway\", \"jwks_file\": \"$WORK/jwks.json\" },"
+        subject='"jwt_subject": "svc-bench",'
+    fi
     if [ "$with_fsync" = 1 ]; then
         audit="{ \"path\": \"${AUDIT_PATH:-$dir/audit.jsonl}\", \"fsync\": \"$AUDIT_FSYNC\" }"
     else
@@ -263,7 +301,7 @@ gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1); admin listener on
   "credentials": { "bench": { "token_env": "GIOSG_BENCH_TOKEN" } },
   "clients": {
     "bench": {
-      "key_sha256": "$KEY_HASH",
+      "key_sha256": "$KEY_HASH",$subject
       "credential": "bench",
       "scopes": ["settings", "users", "reports"],
       "organizations": ["*"]
@@ -309,18 +347,23 @@ start_target() {
             TARGET_LOG=""
             return 0
             ;;
-        gateway)
+        gateway|gateway-tls|gateway-jwt)
             TARGET_PORT=$(free_port)
             GW_ADMIN_PORT=$(free_port)
-            gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC"
+            local with_tls=0 with_jwt=0
+            [ "$name" = gateway-tls ] && { bench_certificate; with_tls=1; }
+            [ "$name" = gateway-jwt ] && { bench_jwt; with_jwt=1; }
+            gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC" "$with_tls" "$with_jwt"
             TARGET_LOG="${AUDIT_PATH:-$TARGET_DIR/audit.jsonl}"
             GIOSG_BENCH_TOKEN=$SERVER_TOKEN ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} "$GW" serve --config "$TARGET_DIR/gateway.json" \
                 >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
             ;;
-        nginx)
+        nginx|nginx-tls)
             TARGET_PORT=$(free_port)
             TARGET_LOG="$TARGET_DIR/access.jsonl"
-            python3 "$BENCH/gen_peers.py" nginx --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
+            local tls_args=()
+            [ "$name" = nginx-tls ] && { bench_certificate; tls_args=(--tls-cert "$WORK/tls.pem" --tls-key "$WORK/tls.key"); }
+            python3 "$BENCH/gen_peers.py" nginx ${tls_args[@]+"${tls_args[@]}"} --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
                 --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
                 --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" \
                 --upstream-idle "$UPSTREAM_IDLE" >/dev/null
@@ -342,7 +385,7 @@ start_target() {
     esac
     TARGET_PID=$!
     PIDS+=("$TARGET_PID")
-    if ! wait_http "$TARGET_PORT" "$TARGET_PID"; then
+    if ! wait_http "$TARGET_PORT" "$TARGET_PID" "$(target_scheme "$name")"; then
         cat "$TARGET_DIR"/stderr.log >&2 || true
         die "$name did not start"
     fi
@@ -350,8 +393,10 @@ start_target() {
 
 # Client connections each gateway worker has accepted so far, space-separated in worker order
 # (from /metrics); empty for the other targets and for gateways without that metric.
+target_scheme() { case "$1" in *-tls) echo https ;; *) echo http ;; esac; }
+
 worker_accepts() {
-    [ "$1" = gateway ] || return 0
+    case "$1" in gateway|gateway-tls|gateway-jwt) ;; *) return 0 ;; esac
     curl -s --max-time 2 "http://127.0.0.1:$GW_ADMIN_PORT/metrics" |
         sed -n 's/^giosg_gateway_downstream_connections_accepted_total{worker="\([0-9]*\)"} \([0-9]*\)$/\1 \2/p' |
         sort -n | awk '{ printf "%s%s", sep, $2; sep = " " }' || true
@@ -438,8 +483,8 @@ machine_meta() {  # machine_meta FILE
     } >"$1"
 }
 
-run_wrk() {  # run_wrk PORT CONNS MIX SECONDS AUTH -> "BENCH ..." line
-    local port=$1 conns=$2 mix=$3 secs=$4 auth=$5 threads=$WRK_THREADS
+run_wrk() {  # run_wrk PORT CONNS MIX SECONDS AUTH [SCHEME] -> "BENCH ..." line
+    local port=$1 conns=$2 mix=$3 secs=$4 auth=$5 scheme=${6:-http} threads=$WRK_THREADS
     [ "$threads" -gt "$conns" ] && threads=$conns
     local args=(-t"$threads" -c"$conns" -d"${secs}s" --timeout 5s)
     if [ "$mix" = mixed ]; then
@@ -448,7 +493,7 @@ run_wrk() {  # run_wrk PORT CONNS MIX SECONDS AUTH -> "BENCH ..." line
         args+=(-s "$BENCH/wrk/report.lua" -H "Authorization: $auth")
     fi
     BENCH_LUA_DIR="$BENCH/wrk" BENCH_KEY=$KEY BENCH_PATH=$BENCH_PATH \
-        ${PIN_LOAD[@]+"${PIN_LOAD[@]}"} wrk "${args[@]}" "http://127.0.0.1:$port$BENCH_PATH" | grep '^BENCH ' || true
+        ${PIN_LOAD[@]+"${PIN_LOAD[@]}"} wrk "${args[@]}" "$scheme://127.0.0.1:$port$BENCH_PATH" | grep '^BENCH ' || true
 }
 
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
@@ -457,7 +502,7 @@ load_mode() {
     local runs="$WORK/runs.csv" total=0 done_n=0 rep conns mix t auth line rss lines ticks cpu acc by_worker
     echo "rep,target,conns,mix,requests,rps,p50_us,p99_us,p999_us,non2xx,errors,rss_kib,log_lines,cpu_us_per_req,conns_by_worker" >"$runs"
     for rep in $(seq "$REPEAT"); do for conns in $CONNS; do for mix in $MIXES; do for t in $TARGETS; do
-        [ "$t" = direct ] && [ "$mix" != allowed ] && continue
+        { [ "$t" = direct ] || [ "$t" = gateway-jwt ]; } && [ "$mix" != allowed ] && continue
         total=$((total + 1))
     done; done; done; done
     log "$total measurements of ${DURATION}s (+${WARMUP}s warm-up) each"
@@ -465,15 +510,16 @@ load_mode() {
         for conns in $CONNS; do
             for mix in $MIXES; do
                 for t in $TARGETS; do
-                    [ "$t" = direct ] && [ "$mix" != allowed ] && continue
+                    { [ "$t" = direct ] || [ "$t" = gateway-jwt ]; } && [ "$mix" != allowed ] && continue
                     done_n=$((done_n + 1))
                     auth="Bearer $KEY"
                     [ "$t" = direct ] && auth="Token $SERVER_TOKEN"
+                    [ "$t" = gateway-jwt ] && { bench_jwt; auth="Bearer $JWT"; }
                     start_target "$t"
-                    [ "$WARMUP" -gt 0 ] && run_wrk "$TARGET_PORT" "$conns" "$mix" "$WARMUP" "$auth" >/dev/null
+                    [ "$WARMUP" -gt 0 ] && run_wrk "$TARGET_PORT" "$conns" "$mix" "$WARMUP" "$auth" "$(target_scheme "$t")" >/dev/null
                     acc=$(worker_accepts "$t")
                     ticks=$(proc_ticks "$TARGET_PID")
-                    line=$(run_wrk "$TARGET_PORT" "$conns" "$mix" "$DURATION" "$auth")
+                    line=$(run_wrk "$TARGET_PORT" "$conns" "$mix" "$DURATION" "$auth" "$(target_scheme "$t")")
                     [ -n "$line" ] || die "wrk gave no result for $t conns=$conns mix=$mix"
                     ticks=$(( $(proc_ticks "$TARGET_PID") - ticks ))
                     # How SO_REUSEPORT spread this run's connections over the workers: "33/31".

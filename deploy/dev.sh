@@ -85,6 +85,29 @@ wait_for_port() {  # host port seconds
   return 1
 }
 
+# The TLS demo's throw-away CA, server certificate (localhost, 127.0.0.1) and client certificate
+# (SPIFFE id spiffe://demo.example/reporting), made once with openssl in build/demo/tls/.
+make_demo_certificates() {
+  local dir="$ROOT/build/demo/tls"
+  [ -f "$dir/client.pem" ] && return 0
+  log "making a demo CA and certificates in build/demo/tls"
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=giosg-gateway demo CA" -keyout ca.key -out ca.pem 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
+    openssl req "${ec[@]}" -subj "/CN=localhost" -keyout server.key -out server.csr 2>/dev/null
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+      -extfile server.ext -out server.pem 2>/dev/null
+    printf 'subjectAltName=URI:spiffe://demo.example/reporting\nextendedKeyUsage=clientAuth\n' > client.ext
+    openssl req "${ec[@]}" -subj "/CN=reporting" -keyout client.key -out client.csr 2>/dev/null
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+      -extfile client.ext -out client.pem 2>/dev/null
+    rm -f ./*.csr ./*.ext
+  )
+}
+
 run_demo() {
   build giosg-gateway giosg-mock
   local gateway="$BUILD_DIR/gateway/giosg-gateway"
@@ -116,6 +139,23 @@ run_demo() {
   "$gateway" serve --config "$config" &
   pids+=($!)
   wait_for_port 127.0.0.1 8080 15 || { log "the gateway did not start (is port 8080 free?)"; exit 1; }
+  local tls_demo=""
+  if [ -z "${GIOSG_API_TOKEN:-}" ]; then
+    make_demo_certificates
+    "$gateway" serve --config "$ROOT/deploy/demo/gateway-tls.jsonc" &
+    pids+=($!)
+    wait_for_port 127.0.0.1 8443 15 || { log "the TLS gateway did not start (is port 8443 free?)"; exit 1; }
+    tls_demo="
+  TLS with client certificates on https://127.0.0.1:8443 (deploy/demo/gateway-tls.jsonc; audit:
+  build/demo/audit-tls.jsonl; CA and certificates in build/demo/tls/):
+    With a key over TLS (200):
+      curl -i --cacert build/demo/tls/ca.pem -H 'Authorization: Token demo-reports-key' https://127.0.0.1:8443/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/owned_chats
+    With the client certificate alone, no key (200, audited as identity \"mtls\"):
+      curl -i --cacert build/demo/tls/ca.pem --cert build/demo/tls/client.pem --key build/demo/tls/client.key https://127.0.0.1:8443/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/owned_chats
+    The certificate and another client's key (401: two identities naming different clients):
+      curl -i --cacert build/demo/tls/ca.pem --cert build/demo/tls/client.pem --key build/demo/tls/client.key -H 'Authorization: Token demo-reports-key' https://127.0.0.1:8443/api/v5/users/me
+"
+  fi
 
   cat >&2 <<MSG
 
@@ -132,7 +172,7 @@ run_demo() {
   keeps the key off giosg (follow "next" until it is null):
     curl -s -H 'Authorization: Token demo-reports-key' http://127.0.0.1:8080/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/teams
     curl -s -H 'Authorization: Token demo-reports-key' 'http://127.0.0.1:8080/api/v5/orgs/7f9e9580-095b-42c7-838c-c04e667b26f7/teams?page=2'
-
+${tls_demo}
 MSG
   # Stay in the foreground until Ctrl-C or until one of the processes exits.
   wait -n "${pids[@]}" || true

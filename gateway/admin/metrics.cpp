@@ -187,6 +187,9 @@ std::string Metrics::render() const {
                       "Client connections closed at accept, unserved: the worker was draining or held its "
                       "maximum of open connections.",
                       [](const MetricsShard& s) { return s.connections_refused.load(std::memory_order_relaxed); });
+    render_per_worker(out, "giosg_gateway_tls_handshake_failures_total", "counter",
+                      "TLS handshakes on the client listener that failed or passed tls.handshake_timeout_ms, by worker.",
+                      [](const MetricsShard& s) { return s.tls_handshake_failures.load(std::memory_order_relaxed); });
     if (audit_ != nullptr) {
         fmt::format_to(std::back_inserter(out),
                        "# HELP giosg_gateway_audit_lines_written_total Audit records written.\n"

@@ -21,6 +21,7 @@
 #include "http/chars.hpp"
 #include "http/head.hpp"
 #include "http/target.hpp"
+#include "net/tls_server_context.hpp"
 #include "policy/decision.hpp"
 #include "server/server.hpp"
 
@@ -133,9 +134,20 @@ int cmd_check(const Args& a, std::ostream& out, std::ostream& err) {
         return 1;
     }
     const Config& c = *loaded->config;
+    if (c.tls) {
+        // The files `serve` would load: a certificate, key or CA file it cannot use fails here.
+        try {
+            net::make_tls_server_context(*c.tls);
+        } catch (const std::exception& e) {
+            err << "giosg-gateway: " << e.what() << "\n";
+            return 1;
+        }
+    }
     out << "config: ok (" << c.file.string() << ")\n";
-    out << "listen: " << c.listen.host << ":" << c.listen.port << ", workers: "
-        << server::Server::resolve_worker_count(c.workers) << "\n";
+    out << "listen: ";
+    if (c.listen_tcp) out << c.listen.host << ":" << c.listen.port << (c.tls ? " (TLS)" : "");
+    if (c.listen_unix) out << (c.listen_tcp ? " and " : "") << "unix:" << c.listen_unix->path.string();
+    out << ", workers: " << server::Server::resolve_worker_count(c.workers) << "\n";
     if (c.admin_listen) out << "admin: " << c.admin_listen->host << ":" << c.admin_listen->port << "\n";
     out << "upstream: " << c.upstream.url.origin << "\n";
     out << "credentials: " << loaded->credentials.size() << " loaded\n";

@@ -40,6 +40,23 @@ std::vector<std::string> keep_restart_settings(const Config& running, Config& ne
     keep(same_host_port(running.admin_listen, next.admin_listen), "admin_listen",
          [&] { next.admin_listen = running.admin_listen; });
     keep(running.workers == next.workers, "workers", [&] { next.workers = running.workers; });
+    // The listeners are opened once: the unix socket's path and mode, and the TLS context made
+    // from its files (docs/reference.md §7).
+    const auto same_unix = [](const std::optional<UnixListen>& a, const std::optional<UnixListen>& b) {
+        return a.has_value() == b.has_value() && (!a || (a->path == b->path && a->mode == b->mode));
+    };
+    keep(running.listen_tcp == next.listen_tcp && same_unix(running.listen_unix, next.listen_unix), "listen",
+         [&] {
+             next.listen_tcp = running.listen_tcp;
+             next.listen_unix = running.listen_unix;
+         });
+    const auto same_tls = [](const std::optional<TlsConfig>& a, const std::optional<TlsConfig>& b) {
+        return a.has_value() == b.has_value() &&
+               (!a || (a->cert_file == b->cert_file && a->key_file == b->key_file &&
+                       a->client_ca_file == b->client_ca_file && a->min_tls13 == b->min_tls13 &&
+                       a->handshake_timeout == b->handshake_timeout));
+    };
+    keep(same_tls(running.tls, next.tls), "tls", [&] { next.tls = running.tls; });
     // The workers' upstream pools and TLS context are made once.
     const auto& ru = running.upstream;
     auto& nu = next.upstream;

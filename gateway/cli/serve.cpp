@@ -141,8 +141,15 @@ int cmd_serve(const Args& a, std::ostream& err) {
             admin->start();
             spdlog::info("admin listening on {}:{}", config->admin_listen->host, admin->port());
         }
-        spdlog::info("giosg-gateway {} listening on {}:{} ({} workers) -> {}; policy: {} endpoints from {}",
-                     GIOSG_GATEWAY_VERSION, config->listen.host, server.port(), server.worker_count(),
+        std::string listeners;
+        if (config->listen_tcp) {
+            listeners = config->listen.host + ":" + std::to_string(server.port());
+            if (config->tls) listeners += config->tls->client_ca_file ? " (TLS, client certificates)" : " (TLS)";
+        }
+        if (config->listen_unix)
+            listeners += (listeners.empty() ? "unix:" : " and unix:") + config->listen_unix->path.string();
+        spdlog::info("giosg-gateway {} listening on {} ({} workers) -> {}; policy: {} endpoints from {}",
+                     GIOSG_GATEWAY_VERSION, listeners, server.worker_count(),
                      config->upstream.url.origin, snapshot->policy->size(), snapshot->policy_origin);
 
         watch->start();

@@ -23,6 +23,7 @@ void read_sections(const boost::json::object& document, Config& config, config_d
     read_upstream(top, config);
     read_credentials(top, config, credentials);  // before the sections that refer to credentials
     read_jwt(top, config);  // before the clients, whose jwt_subject needs it
+    read_transport(top, config);  // before the clients, whose mtls and unix_uid need it
     read_clients(top, credentials, config);
     read_policy(top, credentials, config);
     read_audit(top, config);

@@ -94,6 +94,28 @@ struct JwtConfig {
     std::chrono::seconds leeway{60};   // "leeway_s", for exp and nbf
 };
 
+/// "tls": TLS on the TCP listener (docs/reference.md §7).
+struct TlsConfig {
+    std::filesystem::path cert_file;                       // PEM: certificate, then its chain
+    std::filesystem::path key_file;                        // PEM private key
+    std::optional<std::filesystem::path> client_ca_file;   // verify client certificates (mTLS)
+    bool min_tls13 = false;                                // "min_version": "1.2" (default) or "1.3"
+    std::chrono::milliseconds handshake_timeout{5000};     // "handshake_timeout_ms"
+};
+
+/// `listen: "unix:PATH"`: a unix socket listener; the peer's uid identifies the caller.
+struct UnixListen {
+    std::filesystem::path path;   // absolute after loading
+    std::uint32_t mode = 0660;    // "listen_mode", octal text ("0660")
+};
+
+/// A client's "mtls": the one certificate name that identifies it, compared exactly.
+struct MtlsMatch {
+    enum class Field : std::uint8_t { san_uri, san_dns, subject_cn };
+    Field field = Field::san_uri;
+    std::string value;
+};
+
 // ---- end of identities -------------------------------------------------------------------------
 
 struct ClientConfig {
@@ -101,6 +123,8 @@ struct ClientConfig {
     KeyDigest key_sha256{};                   // the "key_sha256" shorthand; all zero when absent
     std::vector<ClientKey> keys;              // "keys", with ids and expiry
     std::optional<std::string> jwt_subject;   // the JWT "sub" that names this client
+    std::optional<MtlsMatch> mtls;            // the client certificate that names this client
+    std::optional<std::uint32_t> unix_uid;    // the unix socket peer uid that names this client
     std::string credential;
     ScopeSet scopes = 0;
     std::vector<std::string> scope_names;     // as configured, for `check`/`explain`
@@ -166,7 +190,9 @@ struct Config {
     std::filesystem::path file;      // the config file (absolute)
     std::string file_sha256;         // hex SHA-256 of its bytes as parsed (load_config); "" from parse_config
     std::filesystem::path base_dir;  // its folder; relative paths resolve against it
-    HostPort listen;
+    HostPort listen;                 // the TCP listener; only when listen_tcp
+    bool listen_tcp = true;          // false when "listen" names only a unix socket
+    std::optional<UnixListen> listen_unix;
     std::optional<HostPort> admin_listen;
     unsigned workers = 0;            // 0 = one per CPU core (resolved by the server)
     std::optional<std::string> public_url;  // "scheme://host[:port]" clients reach the gateway by
@@ -182,6 +208,7 @@ struct Config {
     std::chrono::milliseconds drain_timeout{10000};  // "drain_timeout_ms": SIGTERM's wait for requests in flight
     LogConfig log;
     RateLimitsConfig rate_limits;    // CONTRACT §8
+    std::optional<TlsConfig> tls;    // TLS on the TCP listener
 };
 
 using ConfigError = PathError;

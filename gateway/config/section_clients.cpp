@@ -97,9 +97,11 @@ void read_clients(ObjectReader& top, const CredentialNames& credentials, Config&
         auto entry = ObjectReader::open(member.value(), std::move(entry_path), errors);
         if (!entry) continue;
 
-        const bool presents_identity =
-            entry->has_non_null("key_sha256") || entry->has_non_null("keys") || entry->has_non_null("jwt_subject");
+        const bool presents_identity = entry->has_non_null("key_sha256") || entry->has_non_null("keys") ||
+                                       entry->has_non_null("jwt_subject") || entry->has_non_null("mtls") ||
+                                       entry->has_non_null("unix_uid");
         read_client_identity(*entry, client, owner_of_key);
+        read_client_transport_identity(*entry, client);
         if (!presents_identity) keyless.insert(client.name);
         if (auto credential = credentials.reference(*entry, "credential", Need::required)) {
             client.credential = std::move(*credential);

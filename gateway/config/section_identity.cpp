@@ -170,10 +170,26 @@ void read_client_identity(ObjectReader& entry, ClientConfig& client, KeyOwners& 
 
 void check_identities(ObjectReader& top, const Config& config, const std::set<std::string, std::less<>>& keyless) {
     std::map<std::string_view, std::string_view> owner_of_subject;
+    std::map<std::pair<MtlsMatch::Field, std::string_view>, std::string_view> owner_of_certificate;
+    std::map<std::uint32_t, std::string_view> owner_of_uid;
     for (const auto& client : config.clients) {
         const std::string entry_path = member_path("/clients", client.name);
         if (keyless.contains(client.name))
-            top.errors().add(entry_path, "needs an identity: key_sha256, keys or jwt_subject");
+            top.errors().add(entry_path, "needs an identity: key_sha256, keys, jwt_subject, mtls or unix_uid");
+        if (client.mtls) {
+            if (!config.tls || !config.tls->client_ca_file)
+                top.errors().add(member_path(entry_path, "mtls"), "needs \"tls\" with \"client_ca_file\"");
+            auto [owner, inserted] = owner_of_certificate.emplace(std::pair{client.mtls->field, std::string_view(client.mtls->value)}, client.name);
+            if (!inserted)
+                top.errors().add(member_path(entry_path, "mtls"), "same certificate name as client " + json_quoted(owner->second));
+        }
+        if (client.unix_uid) {
+            if (!config.listen_unix)
+                top.errors().add(member_path(entry_path, "unix_uid"), "needs a unix socket listener (\"listen\": \"unix:PATH\")");
+            auto [owner, inserted] = owner_of_uid.emplace(*client.unix_uid, client.name);
+            if (!inserted)
+                top.errors().add(member_path(entry_path, "unix_uid"), "same uid as client " + json_quoted(owner->second));
+        }
         if (!client.jwt_subject) continue;
         if (!config.jwt) top.errors().add(member_path(entry_path, "jwt_subject"), "needs the top-level \"jwt\" section");
         auto [owner, inserted] = owner_of_subject.emplace(*client.jwt_subject, client.name);

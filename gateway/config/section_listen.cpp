@@ -45,10 +45,49 @@ std::optional<HostPort> host_port(const ObjectReader& reader, std::string_view k
     return result;
 }
 
-void read_listen(ObjectReader& top, Config& config) {
-    if (auto text = top.string("listen", Need::required)) {
-        if (auto listen = host_port(top, "listen", *text)) config.listen = std::move(*listen);
+// "listen": "host:port", "unix:PATH", or a list of one of each (docs/reference.md §7).
+void read_listen_entries(ObjectReader& top, Config& config) {
+    const json::value* value = top.get("listen", Need::required);
+    if (value == nullptr) return;
+    const std::string path = top.path_of("listen");
+    config.listen_tcp = false;
+    bool tcp_seen = false;
+    const auto entry = [&](const json::value& item, const std::string& item_path) {
+        const json::string* text = item.if_string();
+        if (text == nullptr) {
+            top.errors().add(item_path, "must be a string");
+            return;
+        }
+        const std::string_view view(text->data(), text->size());
+        if (view.starts_with("unix:")) {
+            if (config.listen_unix) top.errors().add(item_path, "only one unix socket listener is supported");
+            else read_unix_listen(top.errors(), item_path, view, config);
+            return;
+        }
+        if (tcp_seen) {
+            top.errors().add(item_path, "only one host:port listener is supported");
+            return;
+        }
+        tcp_seen = true;
+        std::string error;
+        if (auto listen = parse_host_port(view, error)) {
+            config.listen = std::move(*listen);
+            config.listen_tcp = true;
+        } else {
+            top.errors().add(item_path, std::move(error));
+        }
+    };
+    if (const json::array* list = value->if_array()) {
+        if (list->empty() || list->size() > 2)
+            top.error("listen", "a list must hold one or two entries: a host:port and a unix:PATH");
+        for (std::size_t i = 0; i < list->size() && i < 2; ++i) entry((*list)[i], element_path(path, i));
+    } else {
+        entry(*value, path);
     }
+}
+
+void read_listen(ObjectReader& top, Config& config) {
+    read_listen_entries(top, config);
     if (auto text = top.string("admin_listen", Need::optional, true)) {
         config.admin_listen = host_port(top, "admin_listen", *text);
         // The workers listen with SO_REUSEPORT; the admin listener on the same address would
@@ -57,7 +96,7 @@ void read_listen(ObjectReader& top, Config& config) {
         const auto& admin = config.admin_listen;
         const auto& listen = config.listen;
         const auto ipv6 = [](const std::string& host) { return host.find(':') != std::string::npos; };
-        if (admin && admin->port != 0 && admin->port == listen.port &&
+        if (admin && config.listen_tcp && admin->port != 0 && admin->port == listen.port &&
             (admin->host == listen.host || admin->host == "::" ||
              (listen.host == "0.0.0.0" && !ipv6(admin->host)) ||
              (admin->host == "0.0.0.0" && !ipv6(listen.host)) || (listen.host == "::" && ipv6(admin->host))))

@@ -81,6 +81,12 @@ void read_client_identity(ObjectReader& entry, ClientConfig& client, KeyOwners& 
 /// After "clients": every client has an identity (`keyless` names those without), subjects are
 /// unique and have a "jwt" section.
 void check_identities(ObjectReader& top, const Config& config, const std::set<std::string, std::less<>>& keyless);
+/// "tls" and "listen_mode" (section_transport.cpp); after "listen", before "clients".
+void read_transport(ObjectReader& top, Config& config);
+/// One "listen" entry that starts with "unix:"; false (with an error under `path`) when unusable.
+bool read_unix_listen(ErrorList& errors, const std::string& path, std::string_view text, Config& config);
+/// A client's "mtls" and "unix_uid".
+void read_client_transport_identity(ObjectReader& entry, ClientConfig& client);
 /// RFC 3339 date-time ("2027-01-01T00:00:00Z", fractions and offsets allowed).
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 

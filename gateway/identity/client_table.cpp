@@ -36,7 +36,30 @@ ClientTable::ClientTable(std::vector<ClientConfig> clients, std::shared_ptr<cons
         if (!is_zero(clients_[i].key_sha256)) keys_.push_back(KeyEntry{clients_[i].key_sha256, client, -1});
         for (std::size_t k = 0; k < clients_[i].keys.size(); ++k)
             keys_.push_back(KeyEntry{clients_[i].keys[k].sha256, client, static_cast<std::int32_t>(k)});
+        if (const auto& mtls = clients_[i].mtls)
+            certificate_names_[static_cast<std::size_t>(mtls->field)].emplace(mtls->value, client);
     }
+}
+
+std::ptrdiff_t ClientTable::find_certificate(const PeerCertificate& certificate) const {
+    std::ptrdiff_t found = -1;
+    const auto match = [&](MtlsMatch::Field field, const std::string& name) {
+        const auto& names = certificate_names_[static_cast<std::size_t>(field)];
+        const auto it = names.find(name);
+        if (it == names.end()) return;
+        const auto index = static_cast<std::ptrdiff_t>(it->second);
+        found = found == -1 || found == index ? index : kAmbiguous;
+    };
+    for (const auto& uri : certificate.san_uris) match(MtlsMatch::Field::san_uri, uri);
+    for (const auto& dns : certificate.san_dns) match(MtlsMatch::Field::san_dns, dns);
+    if (certificate.subject_cn) match(MtlsMatch::Field::subject_cn, *certificate.subject_cn);
+    return found;
+}
+
+std::ptrdiff_t ClientTable::find_uid(std::uint32_t uid) const noexcept {
+    for (std::size_t i = 0; i < clients_.size(); ++i)
+        if (clients_[i].unix_uid == uid) return static_cast<std::ptrdiff_t>(i);
+    return -1;
 }
 
 AuthResult ClientTable::find_key(const KeyDigest& digest, std::chrono::system_clock::time_point now) const noexcept {

@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/reason.hpp"
 #include "config/config.hpp"
 #include "identity/jwt.hpp"
+#include "identity/peer.hpp"
 
 namespace giosg {
 
@@ -43,6 +45,12 @@ public:
     [[nodiscard]] const ClientConfig* find(std::string_view name) const noexcept;
     /// The index of the client whose jwt_subject is `subject`, or -1.
     [[nodiscard]] std::ptrdiff_t find_subject(std::string_view subject) const noexcept;
+    /// The index of the client whose "mtls" names one of the certificate's names (exact match);
+    /// -1 when none does, kAmbiguous when its names lead to more than one client.
+    [[nodiscard]] std::ptrdiff_t find_certificate(const PeerCertificate& certificate) const;
+    static constexpr std::ptrdiff_t kAmbiguous = -2;
+    /// The index of the client whose unix_uid is `uid`, or -1.
+    [[nodiscard]] std::ptrdiff_t find_uid(std::uint32_t uid) const noexcept;
     [[nodiscard]] const std::vector<ClientConfig>& clients() const noexcept { return clients_; }
     /// The JWT verifier; null when no "jwt" is configured.
     [[nodiscard]] const JwtVerifier* jwt() const noexcept { return jwt_.get(); }
@@ -57,6 +65,8 @@ private:
     };
     std::vector<ClientConfig> clients_;
     std::vector<KeyEntry> keys_;
+    // "mtls" names per field (MtlsMatch::Field), to client index.
+    std::unordered_map<std::string, std::uint32_t> certificate_names_[3];
     std::shared_ptr<const JwtVerifier> jwt_;
     std::uint64_t generation_;
 };

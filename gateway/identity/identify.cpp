@@ -30,12 +30,87 @@ bool is_bearer(std::string_view authorization) noexcept {
     return authorization.size() > 7 && ascii_iequals(authorization.substr(0, 7), "bearer ");
 }
 
+constexpr std::string_view kNotProvided = "Authentication credentials were not provided.";
+
+/// What the connection proved: the client its certificate or uid names (-1: none).
+struct TransportIdentity {
+    IdentityKind kind = IdentityKind::none;
+    std::ptrdiff_t client = -1;
+    std::string_view error;  // why it names no client, for the audit record
+};
+
+TransportIdentity transport_identity(const ClientTable& clients, const Peer* peer) noexcept {
+    TransportIdentity result;
+    if (peer == nullptr) return result;
+    if (peer->uid) {
+        result.kind = IdentityKind::uid;
+        result.client = clients.find_uid(*peer->uid);
+        if (result.client < 0) result.error = "uid_unknown";
+    } else if (peer->certificate) {
+        result.kind = IdentityKind::mtls;
+        try {
+            result.client = clients.find_certificate(*peer->certificate);
+        } catch (...) {  // hashing a name does not allocate; never refuse open
+            result.client = -1;
+        }
+        if (result.client == ClientTable::kAmbiguous) result.error = "mtls_ambiguous_certificate";
+        else if (result.client < 0) result.error = "mtls_unknown_certificate";
+    }
+    return result;
+}
+
+/// The Authorization field alone: a key or a JWT.
+Identity identify_authorization(const ClientTable& clients, const PresentedCredentials& presented,
+                                std::chrono::system_clock::time_point now, JwtCache* jwt_cache) noexcept;
+
 }  // namespace
 
+std::string_view identity_label(const Identity& identity) noexcept {
+    const auto single = [](IdentityKind kind) -> std::string_view {
+        switch (kind) {
+            case IdentityKind::key: return "key";
+            case IdentityKind::jwt: return "jwt";
+            case IdentityKind::mtls: return "mtls";
+            case IdentityKind::uid: return "uid";
+            case IdentityKind::none: break;
+        }
+        return {};
+    };
+    if (identity.transport == IdentityKind::none) return single(identity.kind);
+    const bool jwt = identity.kind == IdentityKind::jwt;
+    if (identity.transport == IdentityKind::mtls) return jwt ? "mtls+jwt" : "mtls+key";
+    return jwt ? "uid+jwt" : "uid+key";
+}
+
+// The one place that decides which identity applies (docs/reference.md §7).
 Identity identify(const ClientTable& clients, const PresentedCredentials& presented,
                   std::chrono::system_clock::time_point now, JwtCache* jwt_cache) noexcept {
-    if (presented.authorization_count == 0)
-        return refused("Authentication credentials were not provided.", "no_credentials");
+    const TransportIdentity transport = transport_identity(clients, presented.peer);
+    // A certificate whose names lead to two clients identifies nobody, whatever else is sent.
+    if (transport.client == ClientTable::kAmbiguous) return refused(kInvalid, transport.error);
+    if (presented.authorization_count == 0) {
+        if (transport.client >= 0) return accepted(clients, static_cast<std::size_t>(transport.client), transport.kind);
+        return refused(kNotProvided, transport.error.empty() ? "no_credentials" : transport.error);
+    }
+    Identity identity = identify_authorization(clients, presented, now, jwt_cache);
+    // A key or JWT is checked even when the connection named the client: it must be valid, and
+    // name the same client.
+    if (!identity.known() || transport.client < 0) return identity;
+    identity.transport = transport.kind;
+    if (identity.client_index != static_cast<std::size_t>(transport.client)) {
+        identity.reason = Reason::not_authenticated;
+        identity.client = nullptr;
+        identity.client_index = 0;
+        identity.detail = kInvalid;
+        identity.auth_error = "conflicting_identities";
+    }
+    return identity;
+}
+
+namespace {
+
+Identity identify_authorization(const ClientTable& clients, const PresentedCredentials& presented,
+                                std::chrono::system_clock::time_point now, JwtCache* jwt_cache) noexcept {
     if (presented.authorization_count > 1) return refused("More than one Authorization header.", "ambiguous_credentials");
     const std::string_view token = extract_client_key(presented.authorization);
     if (token.empty()) return refused(kInvalid, "unsupported_authorization");
@@ -74,4 +149,5 @@ Identity identify(const ClientTable& clients, const PresentedCredentials& presen
     return identity;
 }
 
+}  // namespace
 }  // namespace giosg

@@ -17,16 +17,20 @@ namespace giosg {
 struct PresentedCredentials {
     std::string_view authorization;        // the first Authorization value
     std::size_t authorization_count = 0;   // how many Authorization fields there were
+    const Peer* peer = nullptr;            // what the connection proved: certificate or uid
 };
 
 /// How the caller was identified (the audit record's "identity").
-enum class IdentityKind : std::uint8_t { none, key, jwt };
+enum class IdentityKind : std::uint8_t { none, key, jwt, mtls, uid };
 
 struct Identity {
     Reason reason = Reason::not_authenticated;  // ok or not_authenticated
     const ClientConfig* client = nullptr;       // set when ok
     std::size_t client_index = 0;               // index into ClientTable::clients()
     IdentityKind kind = IdentityKind::none;
+    /// mtls or uid when the connection also named a client beside a key or JWT in `kind` (the
+    /// same one, or, refused, another).
+    IdentityKind transport = IdentityKind::none;
     std::string_view key_id;                    // for kind key: the "keys" id; empty for key_sha256
     std::string_view detail;                    // why not, safe to send (static text)
     std::string_view auth_error;                // why not, for the audit record only (static text)
@@ -34,9 +38,17 @@ struct Identity {
     [[nodiscard]] bool known() const noexcept { return reason == Reason::ok; }
 };
 
-/// Missing, unknown, expired, or more than one Authorization header: not authenticated (401).
-/// A Bearer value shaped like a JWT is verified as one (found in `jwt_cache` when verified
-/// before); anything else is a key. `now` decides key expiry and JWT validity.
+/// The audit record's "identity" without the key id: "key", "jwt", "mtls", "uid", or, when the
+/// connection and the Authorization field both named a client, "mtls+key", "uid+jwt" and so on.
+/// Empty when nothing identified the caller.
+std::string_view identity_label(const Identity& identity) noexcept;
+
+/// Who is calling (docs/reference.md §7). The connection's certificate or uid names a client;
+/// a key or JWT, when present, must be valid and, beside a certificate or uid, name the same
+/// client. Missing, unknown, expired, conflicting, or more than one Authorization header: not
+/// authenticated (401). A Bearer value shaped like a JWT is verified as one (found in
+/// `jwt_cache` when verified before); anything else is a key. `now` decides key expiry and JWT
+/// validity.
 Identity identify(const ClientTable& clients, const PresentedCredentials& presented,
                   std::chrono::system_clock::time_point now, JwtCache* jwt_cache = nullptr) noexcept;
 

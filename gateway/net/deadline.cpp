@@ -4,10 +4,10 @@
 
 namespace giosg::net {
 
-Deadline::Deadline(const boost::asio::any_io_executor& executor, boost::asio::ip::tcp::socket& socket,
-                   OnExpiry action)
+Deadline::Deadline(const boost::asio::any_io_executor& executor, void* socket, Action act, OnExpiry action)
     : state_(std::make_shared<State>(executor)) {
-    state_->socket = &socket;
+    state_->socket = socket;
+    state_->act = act;
     state_->action = action;
 }
 
@@ -54,9 +54,7 @@ void Deadline::fired(const std::shared_ptr<State>& state) {
     }
     s.expired = true;
     s.at = Clock::time_point::max();
-    boost::system::error_code ignored;
-    if (s.action == OnExpiry::cancel) s.socket->cancel(ignored);
-    else s.socket->close(ignored);
+    s.act(s.socket, s.action);
 }
 
 }  // namespace giosg::net

@@ -29,7 +29,10 @@ public:
     /// fail with operation_aborted, the socket stays usable, e.g. to answer 408), or `close` it.
     enum class OnExpiry : std::uint8_t { cancel, close };
 
-    Deadline(const boost::asio::any_io_executor& executor, boost::asio::ip::tcp::socket& socket, OnExpiry action);
+    /// `socket` is any Asio socket (TCP, unix); for a TLS stream, the socket beneath it.
+    template <typename Socket>
+    Deadline(const boost::asio::any_io_executor& executor, Socket& socket, OnExpiry action)
+        : Deadline(executor, &socket, &act_on<Socket>, action) {}
     ~Deadline();
     Deadline(const Deadline&) = delete;
     Deadline& operator=(const Deadline&) = delete;
@@ -49,11 +52,22 @@ public:
     void cancel() noexcept;
 
 private:
+    using Action = void (*)(void* socket, OnExpiry action) noexcept;
+    Deadline(const boost::asio::any_io_executor& executor, void* socket, Action act, OnExpiry action);
+    template <typename Socket>
+    static void act_on(void* socket, OnExpiry action) noexcept {
+        boost::system::error_code ignored;
+        auto& s = *static_cast<Socket*>(socket);
+        if (action == OnExpiry::cancel) s.cancel(ignored);
+        else s.close(ignored);
+    }
+
     struct State {
         explicit State(const boost::asio::any_io_executor& executor) : timer(executor) {}
         boost::asio::steady_timer timer;
         Clock::time_point at = Clock::time_point::max();
-        boost::asio::ip::tcp::socket* socket = nullptr;  // null once the Deadline is gone
+        void* socket = nullptr;  // null once the Deadline is gone
+        Action act = nullptr;
         OnExpiry action = OnExpiry::cancel;
         bool armed = false;    // a wait is pending for timer.expiry()
         bool expired = false;

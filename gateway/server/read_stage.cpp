@@ -82,7 +82,7 @@ asio::awaitable<Session::HeadOutcome> Session::read_request_head(Exchange& ex, b
 asio::awaitable<void> Session::linger_close() {
     constexpr std::size_t kLingerBytes = 1u << 20;
     error_code ec;
-    client_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    client_.shutdown_send();
     client_.expires_after(std::chrono::seconds(2));
     std::size_t drained = 0;
     while (drained < kLingerBytes && !closed_) {

@@ -105,11 +105,7 @@ std::uint64_t Session::record_audit(Exchange& ex) {
     record.duration_ms = duration_ms;
     record.upstream_ms = ex.upstream_ms;
     record.dropped_headers = ex.dropped_headers;
-    switch (ex.identity.kind) {
-        case IdentityKind::key: record.identity_kind = "key"; break;
-        case IdentityKind::jwt: record.identity_kind = "jwt"; break;
-        case IdentityKind::none: break;
-    }
+    record.identity_kind = identity_label(ex.identity);
     record.identity_id = ex.identity.key_id;
     record.auth_error = ex.identity.auth_error;
     record.limit = limits::limit_label(ex.limit);

@@ -51,7 +51,7 @@ asio::awaitable<bool> Session::relay_response(Exchange& ex, upstream::ForwardOut
     // Links onto the upstream's origin would send clients, with their internal key, straight to
     // giosg: Location headers and JSON `next`/`previous` are rewritten (docs/reference.md §6).
     const Snapshot& snap = *ex.snapshot;
-    relay::LinkContext links(snap.upstream_origin, snap.public_origin, "http",
+    relay::LinkContext links(snap.upstream_origin, snap.public_origin, tls_ ? "https" : "http",
                              ex.has_host ? std::optional<std::string_view>(ex.host) : std::nullopt);
     const auto rewrite = json_body_to_rewrite(ex, response, limits.max_rewrite_bytes);
     if (rewrite.skipped) worker_.metrics.count_rewrite_skipped(*rewrite.skipped);
@@ -121,7 +121,7 @@ asio::awaitable<bool> Session::relay_response(Exchange& ex, upstream::ForwardOut
     // (then a FIN may well come before the last answer it waits for).
     pipelining_ = pipelining_ || !buffer_.empty();
     if (*ex.upstream_ms >= kClientGoneCheckAfterMs && !pipelining_ &&
-        net::peek(client_.socket().native_handle()) == net::Peek::closed) {
+        net::peek(client_.native_handle()) == net::Peek::closed) {
         connection->close();  // rare: not worth settling the body for the pool
         ex.client_left();
         co_return false;

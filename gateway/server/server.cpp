@@ -6,12 +6,19 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <future>
 #include <system_error>
 
+#include "common/format.hpp"
 #include "net/accept.hpp"
 #include "net/tls_context.hpp"
+#include "net/tls_server_context.hpp"
+#include "net/unix_listener.hpp"
 #include "server/session.hpp"
 #include "server/worker.hpp"
 
@@ -24,7 +31,7 @@ namespace {
 
 constexpr std::size_t kMaxConnectionsPerWorker = 50000;
 
-asio::awaitable<void> accept_loop(Worker& worker) {
+asio::awaitable<void> accept_loop(Worker& worker, asio::ssl::context* tls) {
     net::AcceptBackoff backoff("worker " + std::to_string(worker.index));
     for (;;) {
         auto [ec, socket] = co_await worker.acceptor.async_accept(use_nothrow);
@@ -44,6 +51,32 @@ asio::awaitable<void> accept_loop(Worker& worker) {
             error_code ignored;
             socket.close(ignored);
             continue;
+        }
+        asio::co_spawn(worker.ioc, run_session(worker, std::move(socket), tls), [](std::exception_ptr ep) {
+            if (!ep) return;
+            try {
+                std::rethrow_exception(ep);
+            } catch (const std::exception& e) {
+                spdlog::error("session ended by an exception: {}", e.what());
+            }
+        });
+    }
+}
+
+// The unix socket listener's loop: every worker accepts on its own dup() of the one listening
+// socket (SO_REUSEPORT does not spread unix sockets); the kernel hands each connection to one.
+asio::awaitable<void> unix_accept_loop(Worker& worker) {
+    net::AcceptBackoff backoff("worker " + std::to_string(worker.index) + " (unix socket)");
+    for (;;) {
+        auto [ec, socket] = co_await worker.unix_acceptor.async_accept(use_nothrow);
+        if (ec) {
+            if (ec == asio::error::operation_aborted || !worker.unix_acceptor.is_open()) co_return;
+            co_await backoff.after_error(ec);
+            continue;
+        }
+        if (worker.draining || worker.sessions.size() >= kMaxConnectionsPerWorker) {
+            worker.metrics.connections_refused.fetch_add(1, std::memory_order_relaxed);
+            continue;  // the socket closes as it goes out of scope
         }
         asio::co_spawn(worker.ioc, run_session(worker, std::move(socket)), [](std::exception_ptr ep) {
             if (!ep) return;
@@ -68,6 +101,7 @@ Server::Server(std::shared_ptr<const Snapshot> snapshot, AuditWriter& audit, Met
     : snapshot_(std::move(snapshot)), audit_(audit), metrics_(metrics) {
     if (snapshot_->config->upstream.url.tls)
         tls_ = net::make_tls_client_context(snapshot_->config->upstream.ca_file, "upstream.ca_file");
+    if (snapshot_->config->tls) listener_tls_ = net::make_tls_server_context(*snapshot_->config->tls);
     const unsigned n = resolve_worker_count(workers);
     for (unsigned i = 0; i < n; ++i)
         workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_.get(), audit_, metrics_.shard(i)));
@@ -76,19 +110,40 @@ Server::Server(std::shared_ptr<const Snapshot> snapshot, AuditWriter& audit, Met
 Server::~Server() { stop(std::chrono::milliseconds(0)); }
 
 void Server::start() {
-    const HostPort& listen = snapshot_->config->listen;
-    auto endpoint = net::listen_endpoint(listen.host, listen.port, "/listen");
-    for (auto& worker : workers_) {
-        // Every worker its own socket on the one port (SO_REUSEPORT); "::" means IPv6 only.
-        net::open_listener(worker->acceptor, endpoint, true, endpoint.protocol() == tcp::v6(), "/listen");
-        // Port 0: the first bind picks a port; every other worker joins that one.
-        endpoint.port(worker->acceptor.local_endpoint().port());
+    const Config& config = *snapshot_->config;
+    if (config.listen_tcp) {
+        const HostPort& listen = config.listen;
+        auto endpoint = net::listen_endpoint(listen.host, listen.port, "/listen");
+        for (auto& worker : workers_) {
+            // Every worker its own socket on the one port (SO_REUSEPORT); "::" means IPv6 only.
+            net::open_listener(worker->acceptor, endpoint, true, endpoint.protocol() == tcp::v6(), "/listen");
+            // Port 0: the first bind picks a port; every other worker joins that one.
+            endpoint.port(worker->acceptor.local_endpoint().port());
+        }
+        port_ = endpoint.port();
     }
-    port_ = endpoint.port();
+    if (config.listen_unix) {
+        unix_listener_ = std::make_unique<net::UnixListener>(*config.listen_unix);
+        for (auto& worker : workers_) {
+            const int fd = ::fcntl(unix_listener_->fd(), F_DUPFD_CLOEXEC, 0);
+            if (fd < 0) throw std::runtime_error("/listen: cannot share the unix socket: " + errno_text(errno));
+            error_code ec;
+            worker->unix_acceptor.assign(asio::local::stream_protocol(), fd, ec);
+            if (ec) {
+                ::close(fd);
+                throw std::runtime_error("/listen: cannot share the unix socket: " + ec.message());
+            }
+        }
+    }
     for (auto& worker : workers_) {
-        asio::co_spawn(worker->ioc, accept_loop(*worker), [](std::exception_ptr ep) {
-            if (ep) std::rethrow_exception(ep);
-        });
+        if (config.listen_tcp)
+            asio::co_spawn(worker->ioc, accept_loop(*worker, listener_tls_.get()), [](std::exception_ptr ep) {
+                if (ep) std::rethrow_exception(ep);
+            });
+        if (config.listen_unix)
+            asio::co_spawn(worker->ioc, unix_accept_loop(*worker), [](std::exception_ptr ep) {
+                if (ep) std::rethrow_exception(ep);
+            });
         threads_.emplace_back([w = worker.get()] {
             for (;;) {
                 try {
@@ -119,6 +174,7 @@ void Server::stop(std::chrono::milliseconds drain) {
             w->draining = true;
             error_code ec;
             w->acceptor.close(ec);
+            w->unix_acceptor.close(ec);
             // Copy: closing a session can end it, which erases it from the set.
             std::vector<Session*> sessions(w->sessions.begin(), w->sessions.end());
             for (auto* s : sessions) (s->close_if_idle() ? idle_closed : in_flight).fetch_add(1);
@@ -154,6 +210,7 @@ void Server::stop(std::chrono::milliseconds drain) {
         }
         if (threads_[i].joinable()) threads_[i].join();
     }
+    unix_listener_.reset();  // the socket file goes with the listener
     if (threads_.empty()) return;  // never started
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     spdlog::info("drained in {} ms: {} idle connections closed, {} requests in flight waited for, {} cut off",

@@ -16,6 +16,10 @@ namespace boost::asio::ssl {
 class context;
 }
 
+namespace giosg::net {
+class UnixListener;
+}
+
 namespace giosg::server {
 
 struct Worker;
@@ -31,7 +35,7 @@ public:
     /// Binds every worker's acceptor (throws std::system_error naming the address on failure) and
     /// starts the worker threads.
     void start();
-    /// The bound port (the chosen one when the config says 0).
+    /// The bound TCP port (the chosen one when the config says 0); 0 without a TCP listener.
     [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
     [[nodiscard]] std::size_t worker_count() const noexcept { return workers_.size(); }
 
@@ -47,10 +51,12 @@ public:
 
 private:
     std::shared_ptr<const Snapshot> snapshot_;
-    std::shared_ptr<boost::asio::ssl::context> tls_;
+    std::shared_ptr<boost::asio::ssl::context> tls_;           // to the upstream
+    std::shared_ptr<boost::asio::ssl::context> listener_tls_;  // the client listener's ("tls")
     AuditWriter& audit_;
     Metrics& metrics_;
     std::vector<std::unique_ptr<Worker>> workers_;
+    std::unique_ptr<net::UnixListener> unix_listener_;  // with listen "unix:PATH"; removes its file
     std::vector<std::thread> threads_;
     std::uint16_t port_ = 0;
     bool stopped_ = false;

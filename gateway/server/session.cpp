@@ -1,11 +1,15 @@
 #include "server/session.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "common/format.hpp"
 #include "http/forward.hpp"
 #include "http/request_id.hpp"
 #include "http/target.hpp"
 #include "identity/identify.hpp"
 #include "limits/limit.hpp"
+#include "net/peer_certificate.hpp"
+#include "net/unix_listener.hpp"
 #include "policy/decision.hpp"
 
 namespace giosg::server {
@@ -23,13 +27,23 @@ std::string format_remote(const tcp::socket& socket) {
 }
 }  // namespace
 
-Session::Session(Worker& worker, tcp::socket socket)
+Session::Session(Worker& worker, tcp::socket socket, asio::ssl::context* tls)
     : worker_(worker),
-      client_(std::move(socket)),
-      remote_(format_remote(client_.socket())),
+      client_(tls != nullptr ? net::ClientStream(std::move(socket), *tls) : net::ClientStream(std::move(socket))),
+      remote_(format_remote(*client_.tcp_socket())),
+      tls_(tls != nullptr),
       audit_wait_(worker.ioc) {
     error_code ec;
-    client_.socket().set_option(tcp::no_delay(true), ec);
+    client_.tcp_socket()->set_option(tcp::no_delay(true), ec);
+    worker_.sessions.insert(this);
+    worker_.metrics.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+}
+
+Session::Session(Worker& worker, net::unix_socket socket)
+    : worker_(worker), client_(std::move(socket)), audit_wait_(worker.ioc) {
+    peer_.uid = net::peer_uid(client_.native_handle());
+    // The audit "remote" of a unix peer (docs/audit.md).
+    remote_ = peer_.uid ? "unix:uid=" + std::to_string(*peer_.uid) : std::string("unix:uid=unknown");
     worker_.sessions.insert(this);
     worker_.metrics.connections_accepted.fetch_add(1, std::memory_order_relaxed);
 }
@@ -53,12 +67,35 @@ void Session::abort() noexcept {
     audit_wait_.cancel();
 }
 
-asio::awaitable<void> run_session(Worker& worker, tcp::socket socket) {
+asio::awaitable<void> run_session(Worker& worker, tcp::socket socket, asio::ssl::context* tls) {
+    Session session(worker, std::move(socket), tls);
+    co_await session.run();
+}
+
+asio::awaitable<void> run_session(Worker& worker, net::unix_socket socket) {
     Session session(worker, std::move(socket));
     co_await session.run();
 }
 
+// A failed or slow handshake costs the worker nothing past tls.handshake_timeout_ms: the
+// connection is closed unanswered and counted (giosg_gateway_tls_handshake_failures_total).
+asio::awaitable<bool> Session::handshake() {
+    const auto& tls = worker_.snapshot->config->tls;
+    client_.expires_after(tls ? tls->handshake_timeout : worker_.snapshot->config->limits.header_timeout);
+    if (const auto ec = co_await client_.handshake()) {
+        worker_.metrics.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+        spdlog::debug("TLS handshake with {} failed: {}", remote_, ec.message());
+        co_return false;
+    }
+    peer_.certificate = net::verified_peer_certificate(client_.ssl());
+    co_return true;
+}
+
 asio::awaitable<void> Session::run() {
+    if (tls_ && !co_await handshake()) {
+        client_.close();
+        co_return;
+    }
     Exchange ex;
     bool first = true;
     while (!closed_) {
@@ -78,6 +115,12 @@ asio::awaitable<void> Session::run() {
         if (!keep || worker_.draining) break;
     }
     if (linger_ && !closed_) co_await linger_close();
+    // TLS ends with close_notify: without it a client cannot tell a response framed by the
+    // close (HTTP/1.0) from a cut one. Bounded: a peer that never answers costs at most this.
+    if (tls_ && !closed_ && !linger_) {
+        client_.expires_after(std::chrono::milliseconds(500));
+        co_await client_.shutdown_tls();
+    }
     client_.close();
 }
 
@@ -117,7 +160,7 @@ asio::awaitable<bool> Session::handle(Exchange& ex) {
     // identify
     ex.identity = identify(*snap.clients,
                            PresentedCredentials{head.find("Authorization").value_or(std::string_view{}),
-                                                head.count("Authorization")},
+                                                head.count("Authorization"), &peer_},
                            ex.ts, &worker_.jwt_cache);
     if (!ex.identity.known()) co_return co_await refuse(ex.identity.reason, ex.identity.detail);
 

@@ -25,7 +25,10 @@ namespace giosg::server {
 
 class Session {
 public:
-    Session(Worker& worker, tcp::socket socket);
+    /// A TCP connection; with `tls`, TLS is handshaken first (under tls.handshake_timeout_ms).
+    Session(Worker& worker, tcp::socket socket, asio::ssl::context* tls);
+    /// A unix socket connection: the peer's uid (SO_PEERCRED) is what the connection proves.
+    Session(Worker& worker, net::unix_socket socket);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -40,6 +43,8 @@ public:
 private:
     static constexpr std::size_t kKeepBufferBytes = 65536;  // buffers shrink back to this after a big body
 
+    /// TLS only: the handshake under its own deadline; false when it failed (counted).
+    asio::awaitable<bool> handshake();
     // The stage runner (session.cpp): true when the connection may carry another request.
     asio::awaitable<bool> handle(Exchange& ex);
 
@@ -84,6 +89,8 @@ private:
     Worker& worker_;
     net::ClientStream client_;
     std::string remote_;
+    bool tls_ = false;
+    Peer peer_;                                 // what the connection proves: certificate or uid
     net::ReadBuffer buffer_;
     bool idle_ = true;
     bool closed_ = false;
@@ -100,6 +107,7 @@ private:
     std::string audit_line_;
 };
 
-asio::awaitable<void> run_session(Worker& worker, tcp::socket socket);
+asio::awaitable<void> run_session(Worker& worker, tcp::socket socket, asio::ssl::context* tls);
+asio::awaitable<void> run_session(Worker& worker, net::unix_socket socket);
 
 }  // namespace giosg::server

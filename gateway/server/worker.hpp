@@ -4,6 +4,7 @@
 // snapshot and the audit writer's ring (single-producer).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
@@ -55,6 +56,7 @@ struct Worker {
     // locking is switched off; posts from other threads (snapshot, audit progress) stay safe.
     asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     tcp::acceptor acceptor{ioc};
+    asio::local::stream_protocol::acceptor unix_acceptor{ioc};  // on a dup() of the one unix listener
     std::shared_ptr<const Snapshot> snapshot;   // replaced only on this worker's thread
     upstream::Pool pool;
     AuditWriter& audit;

@@ -36,7 +36,10 @@ void check_upstream_url(const giosg::UpstreamUrl& url) {
 
 void check_config(const giosg::Config& config) {
     FUZZ_CHECK(config.base_dir == "/tmp");
-    FUZZ_CHECK(!config.listen.host.empty());
+    FUZZ_CHECK(config.listen_tcp || config.listen_unix);
+    if (config.listen_tcp) FUZZ_CHECK(!config.listen.host.empty());
+    if (config.listen_unix) FUZZ_CHECK(config.listen_unix->path.is_absolute() && config.listen_unix->mode <= 0777);
+    if (config.tls) FUZZ_CHECK(config.listen_tcp && config.tls->cert_file.is_absolute() && config.tls->key_file.is_absolute());
     if (config.admin_listen) FUZZ_CHECK(!config.admin_listen->host.empty());
     check_upstream_url(config.upstream.url);
     if (config.upstream.ca_file) FUZZ_CHECK(config.upstream.ca_file->is_absolute());
@@ -61,8 +64,11 @@ void check_config(const giosg::Config& config) {
         const bool shorthand = client.key_sha256 != giosg::KeyDigest{};
         if (shorthand) FUZZ_CHECK(keys.insert(client.key_sha256).second);
         for (const auto& key : client.keys) FUZZ_CHECK(keys.insert(key.sha256).second);
-        FUZZ_CHECK(shorthand || !client.keys.empty() || client.jwt_subject.has_value());  // an identity
+        FUZZ_CHECK(shorthand || !client.keys.empty() || client.jwt_subject.has_value() || client.mtls.has_value() ||
+                   client.unix_uid.has_value());  // an identity
         if (client.jwt_subject) FUZZ_CHECK(config.jwt.has_value());
+        if (client.mtls) FUZZ_CHECK(config.tls && config.tls->client_ca_file && !client.mtls->value.empty());
+        if (client.unix_uid) FUZZ_CHECK(config.listen_unix.has_value());
         FUZZ_CHECK(config.credentials.contains(client.credential));
         FUZZ_CHECK(client.all_organizations || !client.organizations.empty());
         // An organisation id is compared with one raw path segment; anything else never matches.

@@ -125,7 +125,7 @@ Harness::Harness(HarnessOptions options) : options_(std::move(options)) {
     const std::string policy_file = options_.policy_file_path.empty() ? catalogue : options_.policy_file_path;
     std::ostringstream cfg;
     cfg << "// written by the integration-test harness\n{\n"
-        << "  \"listen\": \"127.0.0.1:0\",\n"
+        << "  \"listen\": " << options_.listen_json << ",\n"
         << "  \"workers\": " << options_.workers << ",\n"
         << "  \"upstream\": {" << ca_member << " \"url\": " << json_string(upstream_url)
         << (options_.upstream_json.empty() ? "" : ", " + options_.upstream_json) << "},\n"

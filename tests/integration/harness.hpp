@@ -60,6 +60,7 @@ struct HarnessOptions {
     std::string clients_json;                 // extra entries of "clients", e.g. R"("jwt-only": {...})"
     std::string top_json;                     // extra top-level members, e.g. R"("jwt": {...})"
     std::string credential_json;              // extra members of the "giosg" credential, e.g. R"("rate": {...})"
+    std::string listen_json = R"("127.0.0.1:0")";  // the "listen" value (JSON): a string or a list
     /// While it holds a non-zero errno, every audit write fails with it (AuditWriter's test seam).
     std::shared_ptr<std::atomic<int>> inject_audit_errno;
 };

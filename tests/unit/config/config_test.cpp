@@ -119,7 +119,7 @@ TEST(ParseConfig, EachMissingRequiredKeyIsReportedAtItsPath) {
         {[](json::object& c) { c.erase("credentials"); }, "/credentials: missing required key"},
         {[](json::object& c) { c.erase("clients"); }, "/clients: missing required key"},
         {[](json::object& c) { billing(c).erase("key_sha256"); },
-         "/clients/billing: needs an identity: key_sha256, keys or jwt_subject"},
+         "/clients/billing: needs an identity: key_sha256, keys, jwt_subject, mtls or unix_uid"},
         {[](json::object& c) { billing(c).erase("credential"); },
          "/clients/billing/credential: missing required key"},
         {[](json::object& c) { billing(c).erase("organizations"); },

@@ -327,5 +327,35 @@ TEST(Base64Url, RoundTripsAndIsStrict) {
     EXPECT_EQ(base64url_decode("Zg"), "f");
 }
 
+// ---- beside a client certificate (docs/reference.md §7) -------------------------------------
+
+TEST(Jwt, AJwtBesideACertificateMustNameTheSameClientVerifiedOrCached) {
+    std::string error;
+    auto jwks = Jwks::parse(testing::jwks_of({&signers().rsa}), error);
+    ASSERT_TRUE(jwks) << error;
+    std::vector<ClientConfig> clients(2);
+    clients[0].name = "billing";
+    clients[0].jwt_subject = "svc-billing";
+    clients[0].mtls = MtlsMatch{MtlsMatch::Field::san_uri, "spiffe://corp.example/billing"};
+    clients[1].name = "support";
+    clients[1].jwt_subject = "svc-support";
+    const ClientTable t(std::move(clients),
+                        std::make_shared<const JwtVerifier>(JwtConfig{kIssuer, kAudience, "jwks.json", 60s}, std::move(*jwks)));
+    Peer billing;
+    billing.certificate = PeerCertificate{{"spiffe://corp.example/billing"}, {}, std::nullopt};
+    JwtCache cache;
+    for (int round = 0; round < 2; ++round) {  // verified, then from the cache: the same answers
+        const std::string own = "Bearer " + signers().rsa.token(claims("svc-billing"));
+        const Identity same = identify(t, {own, 1, &billing}, kNow, &cache);
+        ASSERT_TRUE(same.known());
+        EXPECT_EQ(identity_label(same), "mtls+jwt");
+        const std::string other = "Bearer " + signers().rsa.token(claims("svc-support"));
+        const Identity conflict = identify(t, {other, 1, &billing}, kNow, &cache);
+        EXPECT_FALSE(conflict.known());
+        EXPECT_EQ(conflict.auth_error, "conflicting_identities");
+        EXPECT_EQ(identity_label(conflict), "mtls+jwt");
+    }
+}
+
 }  // namespace
 }  // namespace giosg
