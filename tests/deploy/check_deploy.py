@@ -89,6 +89,7 @@ def check_kubernetes(root, c):
     folder = os.path.join(root, "deploy", "kubernetes")
     manifests = sorted(f for f in os.listdir(folder) if f.endswith((".yaml", ".yml")))
     c.expect(manifests, "deploy/kubernetes: no manifest")
+    gateways = 0
     for name in manifests:
         documents = [d for d in yaml.safe_load_all(open(os.path.join(folder, name), encoding="utf-8")) if d]
         configs = {d["metadata"]["name"]: d for d in documents if d.get("kind") == "ConfigMap"}
@@ -97,8 +98,15 @@ def check_kubernetes(root, c):
             where = f"{name}: {workload['kind']} {workload['metadata']['name']}"
             pod = workload["spec"]["template"]["spec"]
             gateway = container_named(workload, "giosg-gateway")
-            if not c.expect(gateway is not None, f"{where}: no giosg-gateway container"):
+            if gateway is None:  # a companion (the Redis of replicas.yaml): hardened alike, no gateway config
+                for other in pod.get("containers", []):
+                    security = other.get("securityContext") or {}
+                    c.expect(security.get("allowPrivilegeEscalation") is False and
+                             (security.get("capabilities") or {}).get("drop") == ["ALL"],
+                             f"{where}: container {other.get('name')} keeps privileges")
+                c.expect(pod.get("automountServiceAccountToken") is False, f"{where}: service account token mounted")
                 continue
+            gateways += 1
             pod_security = pod.get("securityContext") or {}
             security = gateway.get("securityContext") or {}
             c.expect(security.get("runAsNonRoot") is True or pod_security.get("runAsNonRoot") is True,
@@ -158,7 +166,8 @@ def check_kubernetes(root, c):
                 volume = volumes.get(mount["name"], {})
                 c.expect(not mount.get("readOnly"), f"{where}: the audit volume is mounted read-only")
                 claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
-                c.expect(claim is not None or workload["kind"] == "StatefulSet",
+                templates = {t["metadata"]["name"] for t in workload["spec"].get("volumeClaimTemplates", [])}
+                c.expect(claim is not None or mount["name"] in templates,
                          f"{where}: the audit volume is not persistent")
                 c.expect(claim is None or claim in claims, f"{where}: claim {claim} is not defined in {name}")
             for credential in (config.get("credentials") or {}).values():
@@ -167,6 +176,7 @@ def check_kubernetes(root, c):
                     c.expect(any(token_file.startswith(m["mountPath"].rstrip("/") + "/") and "secret" in volumes.get(n, {})
                                  for n, m in mounts.items()), f"{where}: token_file {token_file} is not on a secret volume")
 
+    c.expect(gateways > 0, "deploy/kubernetes: no workload runs giosg-gateway")
 
 def unit_settings(text):
     settings = {}
