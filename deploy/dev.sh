@@ -70,10 +70,10 @@ run_sanitizers() {
   log "running the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer"
   (cd "$ROOT" && ctest --preset asan -j "$JOBS" --timeout 600)
   # ThreadSanitizer: the tests where several threads share state (workers, audit rings, stop).
-  build_preset tsan integration_tests core_tests audit_writer_tests audit_syslog_tests giosg-gateway giosg-mock
+  build_preset tsan integration_tests core_tests audit_writer_tests audit_syslog_tests limits_tests giosg-gateway giosg-mock
   log "running the multi-threaded tests under ThreadSanitizer"
   (cd "$ROOT" && ctest --preset tsan -j "$JOBS" --timeout 600 \
-     -R 'MultiWorker|UpstreamWorkers|Lifecycle|AuditWriter|AuditRing|ProxyKeepAlive|AuditFsync|AuditFailure|AuditUnderLoad|AuditSyslog|Syslog')
+     -R 'MultiWorker|UpstreamWorkers|Lifecycle|AuditWriter|AuditRing|ProxyKeepAlive|AuditFsync|AuditFailure|AuditUnderLoad|AuditSyslog|Syslog|LocalLimits|RateLimits|RedisLimits|Operations|Readiness')
 }
 
 wait_for_port() {  # host port seconds
