@@ -1,4 +1,4 @@
-// Audit record serialisation (CONTRACT §4): one JSON line into a reused buffer.
+// Audit record serialisation (docs/reference.md §4): one JSON line into a reused buffer.
 #include <benchmark/benchmark.h>
 
 #include <chrono>

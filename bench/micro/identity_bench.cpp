@@ -1,5 +1,5 @@
 // The identify stage: a key, and a JWT verified from scratch (per algorithm) vs found in the
-// per-worker cache of verified tokens (CONTRACT §7: "a verified JWT costs one hash lookup").
+// per-worker cache of verified tokens (docs/reference.md §7: "a verified JWT costs one hash lookup").
 #include <benchmark/benchmark.h>
 
 #include <chrono>

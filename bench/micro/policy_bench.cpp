@@ -1,4 +1,4 @@
-// Policy match (CONTRACT §3 step 3) on the shipped catalogue and on a synthetic 10x one, and the
+// Policy match (docs/reference.md §3 step 3) on the shipped catalogue and on a synthetic 10x one, and the
 // whole decision (steps 2-6: key hash + constant-time compare, match, method, organisation, scope).
 #include <benchmark/benchmark.h>
 

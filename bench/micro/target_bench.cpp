@@ -1,4 +1,4 @@
-// Target normalisation (CONTRACT §3 step 1 and the query rewrite of step 7): parse_target
+// Target normalisation (docs/reference.md §3 step 1 and the query rewrite of step 7): parse_target
 // validates, append_forward_target writes the target sent upstream (token parameters removed).
 #include <benchmark/benchmark.h>
 

@@ -1,5 +1,5 @@
 #pragma once
-// The audit record of CONTRACT §4: one JSON line per request. Serialised by hand into a reused
+// The audit record of docs/reference.md §4: one JSON line per request. Serialised by hand into a reused
 // buffer (no JSON library on the request path). It never holds a key, token, Authorization value
 // or query string: there is no field for them.
 #include <chrono>
@@ -30,7 +30,7 @@ struct AuditRecord {
     double duration_ms = 0;
     std::optional<double> upstream_ms;
     std::uint32_t dropped_headers = 0;           // '_' request fields not forwarded; written when > 0
-    // How the client was identified (CONTRACT §7), written when `identity_kind` is not empty:
+    // How the client was identified (docs/reference.md §7), written when `identity_kind` is not empty:
     // "identity": "<kind>" or "<kind>:<id>" ("key:2026-q4", "key", "jwt").
     std::string_view identity_kind;
     std::string_view identity_id;

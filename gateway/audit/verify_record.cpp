@@ -12,7 +12,7 @@ namespace json = boost::json;
 
 namespace {
 
-// What each record kind must carry (README "Integrity"); a request record carries CONTRACT §4.
+// What each record kind must carry (README "Integrity"); a request record carries docs/reference.md §4.
 enum class Type { any, string, count };
 struct Member {
     std::string_view name;

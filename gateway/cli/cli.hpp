@@ -1,5 +1,5 @@
 #pragma once
-// The command line of CONTRACT §1. main() only calls run_cli.
+// The command line of docs/reference.md §1. main() only calls run_cli.
 #include <iosfwd>
 #include <string>
 #include <vector>

@@ -9,7 +9,7 @@ namespace giosg {
 
 enum class Reason : std::uint8_t {
     ok,                      // forwarded and the upstream answered (whatever its status)
-    bad_request,             // 400: framing or target rules of CONTRACT §3 step 1
+    bad_request,             // 400: framing or target rules of docs/reference.md §3 step 1
     headers_too_large,       // 431
     payload_too_large,       // 413
     request_timeout,         // 408

@@ -1,5 +1,5 @@
 #pragma once
-// The gateway's configuration (CONTRACT §2): parsed once, validated with a JSON-pointer path for
+// The gateway's configuration (docs/reference.md §2): parsed once, validated with a JSON-pointer path for
 // every problem, and then immutable.
 #include <chrono>
 #include <cstdint>
@@ -77,7 +77,7 @@ struct RateLimitsConfig {
     std::chrono::seconds max_upstream_hold{300};    // "max_upstream_hold_s": cap on a giosg Retry-After
 };
 
-// ---- identities (CONTRACT §7; section_identity.cpp) ------------------------------------------
+// ---- identities (docs/reference.md §7; section_identity.cpp) ------------------------------------------
 
 /// One of a client's internal keys ("keys": [{id, sha256, not_after}]).
 struct ClientKey {
@@ -202,12 +202,12 @@ struct Config {
     PolicyConfig policy;
     AuditConfig audit;
     Limits limits;
-    std::optional<JwtConfig> jwt;    // CONTRACT §7
+    std::optional<JwtConfig> jwt;    // docs/reference.md §7
     // Operations (section_operations.cpp; docs/reference.md §5).
     std::optional<KeyDigest> admin_token_sha256;     // set: admin paths but /healthz, /readyz need the token
     std::chrono::milliseconds drain_timeout{10000};  // "drain_timeout_ms": SIGTERM's wait for requests in flight
     LogConfig log;
-    RateLimitsConfig rate_limits;    // CONTRACT §8
+    RateLimitsConfig rate_limits;    // docs/reference.md §8
     std::optional<TlsConfig> tls;    // TLS on the TCP listener
 };
 

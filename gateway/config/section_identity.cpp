@@ -1,4 +1,4 @@
-// The identity keys of CONTRACT §7: "jwt" at the top level and, per client, "key_sha256" (the
+// The identity keys of docs/reference.md §7: "jwt" at the top level and, per client, "key_sha256" (the
 // one-key shorthand), "keys" (ids and expiry) and "jwt_subject". read_clients() calls
 // read_client_identity() for each entry; check_identities() then checks what spans clients.
 #include <map>

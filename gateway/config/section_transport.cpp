@@ -1,4 +1,4 @@
-// The transport side of CONTRACT §7: "tls" (TLS on the TCP listener, client certificates), the
+// The transport side of docs/reference.md §7: "tls" (TLS on the TCP listener, client certificates), the
 // unix socket listener ("listen": "unix:PATH", "listen_mode"), and per client the identities the
 // transport proves: "mtls" (a certificate name) and "unix_uid" (the peer's uid).
 #include <sys/un.h>

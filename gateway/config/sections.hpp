@@ -1,5 +1,5 @@
 #pragma once
-// The schema, one reader per top-level section (CONTRACT §2). Each reads its keys from the
+// The schema, one reader per top-level section (docs/reference.md §2). Each reads its keys from the
 // top-level object, fills its part of Config and reports problems into the reader's error list;
 // parse_config() calls them in document order. Internal to the config library.
 #include <algorithm>
@@ -64,14 +64,14 @@ void read_limits(ObjectReader& top, Config& config);
 /// "admin_token_sha256", "drain_timeout_ms" and "log" (section_operations.cpp).
 void read_operations(ObjectReader& top, Config& config);
 
-// ---- rate limits (CONTRACT §8; section_rate_limits.cpp) --------------------------------------
+// ---- rate limits (docs/reference.md §8; section_rate_limits.cpp) --------------------------------------
 constexpr std::int64_t kMaxInFlight = 1000000;  // "max_in_flight"
 /// "rate_limits".
 void read_rate_limits(ObjectReader& top, Config& config);
 /// A client's or credential's "rate": {"per_s", "burst"}.
 std::optional<RateConfig> read_rate(ObjectReader& entry);
 
-// ---- identities (CONTRACT §7; section_identity.cpp) ------------------------------------------
+// ---- identities (docs/reference.md §7; section_identity.cpp) ------------------------------------------
 /// Who already uses a key digest ("client \"billing\"", "key \"q4\" of client \"billing\"").
 using KeyOwners = std::map<KeyDigest, std::string>;
 /// "jwt"; read before "clients", whose jwt_subject needs it.

@@ -215,7 +215,7 @@ bool partial_request_line_is_invalid(std::string_view partial) noexcept {
     return i < partial.size() && (partial[i] != ' ' || i == 0);
 }
 
-/// Applies the request framing rules of CONTRACT §3 step 1 to a complete head.
+/// Applies the request framing rules of docs/reference.md §3 step 1 to a complete head.
 std::string_view derive_request(RequestHead& out) noexcept {
     const FramingFields framing = collect_framing(out.fields);
     const bool http11 = out.version_minor == 1;

@@ -60,7 +60,7 @@ struct RequestHead {
 /// Parses a request head from the start of `buffer`.
 /// need_more: no complete head yet and fewer than `max_head_bytes` bytes seen (read more);
 /// error with headers_too_large when the head (request line + fields) exceeds `max_head_bytes`;
-/// error with bad_request for any framing rule of CONTRACT §3 step 1: bare LF or bare CR, obs-fold,
+/// error with bad_request for any framing rule of docs/reference.md §3 step 1: bare LF or bare CR, obs-fold,
 /// whitespace before a colon or inside a field name, NUL/CTL in a value, bad request line, version
 /// other than HTTP/1.0 or HTTP/1.1, missing or repeated Host on HTTP/1.1, Transfer-Encoding other
 /// than exactly one "chunked", Transfer-Encoding on HTTP/1.0, TE together with Content-Length,

@@ -1,5 +1,5 @@
 #pragma once
-// Request-target rules of CONTRACT §3 step 1. The gateway rejects and never rewrites: the path
+// Request-target rules of docs/reference.md §3 step 1. The gateway rejects and never rewrites: the path
 // it matches is byte for byte the path it forwards (CVE-2019-9901, CVE-2021-29492 are what
 // happens when a proxy and its upstream normalise differently).
 #include <string>

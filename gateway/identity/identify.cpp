@@ -117,7 +117,7 @@ Identity identify_authorization(const ClientTable& clients, const PresentedCrede
     // One hash serves both lookups: the key table's, and the cache of verified JWTs.
     const KeyDigest digest = sha256(token);
 
-    // A JWT: a Bearer value of three base64url parts whose header has "alg" (CONTRACT §7).
+    // A JWT: a Bearer value of three base64url parts whose header has "alg" (docs/reference.md §7).
     const bool jwt_shaped = is_bearer(presented.authorization) && std::count(token.begin(), token.end(), '.') == 2;
     if (jwt_shaped) {
         const JwtVerifier* verifier = clients.jwt();

@@ -1,6 +1,6 @@
 #pragma once
 // The identify stage (docs/architecture.md): decides, in one place, who is calling: an internal
-// key or a JWT in the Authorization header (CONTRACT §7). The rest of the pipeline sees only
+// key or a JWT in the Authorization header (docs/reference.md §7). The rest of the pipeline sees only
 // "client X via Y". Pure: no Asio; the time is a parameter.
 #include <chrono>
 #include <cstddef>

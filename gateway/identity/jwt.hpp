@@ -1,5 +1,5 @@
 #pragma once
-// JWT bearer tokens (CONTRACT §7): RS256, ES256 and EdDSA (Ed25519) signatures verified with
+// JWT bearer tokens (docs/reference.md §7): RS256, ES256 and EdDSA (Ed25519) signatures verified with
 // OpenSSL's EVP API against the keys of a JWKS file; `none` and HS* are refused whatever the key.
 // Pure (no Asio): a token and a clock value in, a subject or the reason it was refused out.
 #include <chrono>

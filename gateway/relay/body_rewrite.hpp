@@ -1,5 +1,5 @@
 #pragma once
-// The buffered body rewriter of CONTRACT §6 that the relay stage feeds a JSON response body
+// The buffered body rewriter of docs/reference.md §6 that the relay stage feeds a JSON response body
 // through: bounded, gzip-aware, and passing the original bytes on whenever it does not rewrite.
 #include <cstddef>
 #include <optional>

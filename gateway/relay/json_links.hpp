@@ -1,5 +1,5 @@
 #pragma once
-// The JSON half of CONTRACT §6: giosg's list responses carry absolute `next`/`previous` page
+// The JSON half of docs/reference.md §6: giosg's list responses carry absolute `next`/`previous` page
 // links at the top level of the body. They are rewritten in place, splicing new string values
 // into the original text, so that every other byte (numbers, escapes, whitespace, key order)
 // reaches the client exactly as giosg sent it.

@@ -1,5 +1,5 @@
 #pragma once
-// The one rewrite rule of CONTRACT §6, for a Location or Content-Location header value and for a
+// The one rewrite rule of docs/reference.md §6, for a Location or Content-Location header value and for a
 // decoded `next`/`previous` string alike.
 #include <optional>
 #include <string>

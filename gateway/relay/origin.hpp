@@ -1,5 +1,5 @@
 #pragma once
-// Origins for CONTRACT §6: which links point at the upstream, and what the client's view of the
+// Origins for docs/reference.md §6: which links point at the upstream, and what the client's view of the
 // gateway is. Pure string work (no Asio), so that the rules are unit-tested on their own.
 #include <cstdint>
 #include <optional>

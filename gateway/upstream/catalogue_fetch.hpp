@@ -1,6 +1,6 @@
 #pragma once
 // Loading the policy catalogue: live from the upstream (`GET /api/v5/endpoints`, following
-// `next` until null) or from the snapshot file, with the fallback rule of CONTRACT §2.
+// `next` until null) or from the snapshot file, with the fallback rule of docs/reference.md §2.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>

@@ -1,4 +1,4 @@
-// Fuzzes the configuration loader (CONTRACT §2) with arbitrary text: never a crash; either a
+// Fuzzes the configuration loader (docs/reference.md §2) with arbitrary text: never a crash; either a
 // config or at least one error, never both; every error named by "" or a JSON pointer; and a
 // config that loads keeps the promises the server relies on without checking again. The same
 // bytes also go to parse_upstream_url and parse_key_digest.

@@ -3,7 +3,7 @@
 // The input is read twice:
 //  1. as bytes that build a small random catalogue and some request paths (layout below): every
 //     path that passes http::parse_target must get the same answer from PolicyTable::match as
-//     from the reference matcher here, which reads CONTRACT §3 step 3 literally;
+//     from the reference matcher here, which reads docs/reference.md §3 step 3 literally;
 //  2. as a JSON document for parse_catalogue_page: it must not crash, and when it yields a page,
 //     the page keeps the parser's promises and the compiled table agrees with the reference on
 //     a path made from each of its patterns (the bundled catalogue is a seed).
@@ -87,7 +87,7 @@ std::vector<std::string_view> path_segments(std::string_view path) {
     return split(body, '/');
 }
 
-/// Endpoints as CONTRACT §3 step 3 and PolicyTable::compile describe them: one per pattern
+/// Endpoints as docs/reference.md §3 step 3 and PolicyTable::compile describe them: one per pattern
 /// (a trailing slash is not part of the identity), in first-seen order, methods merged.
 std::vector<RefEndpoint> reference_endpoints(const std::vector<giosg::CatalogueEntry>& entries) {
     std::vector<RefEndpoint> endpoints;

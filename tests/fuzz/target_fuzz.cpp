@@ -1,5 +1,5 @@
 // Fuzzes http::parse_target and append_forward_target with arbitrary bytes: never a crash, and
-// whatever is accepted obeys every target rule of CONTRACT §3 (see target_properties.hpp).
+// whatever is accepted obeys every target rule of docs/reference.md §3 (see target_properties.hpp).
 #include <cstddef>
 #include <cstdint>
 

@@ -1,5 +1,5 @@
 #pragma once
-// The properties of CONTRACT §3 step 1 (target rules) and step 7 (token removal), written
+// The properties of docs/reference.md §3 step 1 (target rules) and step 7 (token removal), written
 // independently of gateway/http/target.cpp. Used by target_fuzz on raw bytes and by request_fuzz
 // on the targets that survive the head parser.
 #include <string>
@@ -49,7 +49,7 @@ inline std::string expected_forward_target(const http::TargetView& target) {
 }
 
 /// Runs parse_target (and, when it accepts, append_forward_target) on `raw` and checks every
-/// promise of CONTRACT §3 about what may reach the matcher and the upstream.
+/// promise of docs/reference.md §3 about what may reach the matcher and the upstream.
 inline void check_target(std::string_view raw) {
     const http::TargetResult result = http::parse_target(raw);
     if (!result.ok) {

@@ -1,5 +1,5 @@
 // The attack battery: raw bytes an attacker (or a confused client) could send, each pinned to the
-// answer CONTRACT §3 requires. The gateway is the only thing between internal callers and a token
+// answer docs/reference.md §3 requires. The gateway is the only thing between internal callers and a token
 // that can read and change a whole giosg organisation, so path confusion (CVE-2019-9901:
 // `/info/../private` past Envoy's RBAC; CVE-2021-29492: `%2F` in a path), request smuggling
 // (RFC 9112 §6.3, §11.2) and header tricks must be refused — rejected, never rewritten.

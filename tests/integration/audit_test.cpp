@@ -1,4 +1,4 @@
-// The audit trail end to end (CONTRACT §4, README "Audit integrity"): the hash chain over real
+// The audit trail end to end (docs/reference.md §4, README "Audit integrity"): the hash chain over real
 // records, durability under audit.fsync "always" (a response is complete only once its record is
 // in the file), the failure policy (an injected write error, a real full filesystem, a path that
 // cannot be opened), signed checkpoints and rotation through the real binary, size rotation with
@@ -631,7 +631,7 @@ TEST(AuditFailure, AlwaysDenyAnswers503WhenWritesFailWhileTheRequestIsUpstream) 
     for (const auto& id : recovery_ids) EXPECT_TRUE(recorded.count(id)) << id;
 }
 
-// CONTRACT §4: `status` is what was sent to the client. Under "always" the request record was
+// docs/reference.md §4: `status` is what was sent to the client. Under "always" the request record was
 // written before the response (as the upstream's 200); when it then could not be made durable
 // and the client got 503 instead, a `correction` record for the same request_id says so.
 TEST(AuditFailure, RecordOfUpstreamAnswerRefusedForAuditIsCorrected) {

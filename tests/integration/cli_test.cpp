@@ -1,4 +1,4 @@
-// The real `giosg-gateway` binary (CONTRACT §1), run as a child process with stdout, stderr and
+// The real `giosg-gateway` binary (docs/reference.md §1), run as a child process with stdout, stderr and
 // the exit status captured separately; live-upstream cases talk to an in-process giosg-mock.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

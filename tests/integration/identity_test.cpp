@@ -1,4 +1,4 @@
-// CONTRACT §7 end to end: keys with ids and expiry, and JWTs signed with keys made at test time,
+// docs/reference.md §7 end to end: keys with ids and expiry, and JWTs signed with keys made at test time,
 // through the real server; the audit record's identity and auth_error; gen-key and hash-key.
 #include <gtest/gtest.h>
 

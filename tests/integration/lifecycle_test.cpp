@@ -1,5 +1,5 @@
 // A connection's and the server's life: graceful stop (drain in-flight requests, refuse new
-// connections, close idle ones), and the request-head limits of CONTRACT §3 step 1 (slow or
+// connections, close idle ones), and the request-head limits of docs/reference.md §3 step 1 (slow or
 // oversized heads, oversized bodies, framing errors), none of which reaches the upstream.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Where the policy table comes from (CONTRACT §2): the live catalogue, fetched page by page
+// Where the policy table comes from (docs/reference.md §2): the live catalogue, fetched page by page
 // with the policy credential; the snapshot file when that fails; never a page from another
 // origin (the token would go there); a broken snapshot is an error naming the file.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// The request pipeline end to end (CONTRACT §3 and §4): the real gateway server in front of
+// The request pipeline end to end (docs/reference.md §3 and §4): the real gateway server in front of
 // giosg-mock. Every test asserts what the client got (status, JSON error body, headers) and
 // what the upstream received (mock.received()), since a refusal that still forwarded, or an
 // answer that leaked a key upstream, would look fine from the client's side alone.
@@ -1021,7 +1021,7 @@ TEST(ProxyUpstreamStatus, UpstreamErrorStatusesArePassedThroughUnchanged) {
 }
 
 // =============================================================================================
-// Audit (CONTRACT §4).
+// Audit (docs/reference.md §4).
 
 const std::set<std::string>& required_audit_fields() {
     static const std::set<std::string> fields{"ts",       "request_id", "client",          "remote",   "method",
@@ -1189,7 +1189,7 @@ TEST(ProxyAudit, ForwardedPostRecordCountsBodyBytesAndUpstreamTiming) {
     EXPECT_GE(number(record.at("duration_ms")), number(record.at("upstream_ms")));
 }
 
-// CONTRACT §4: client_closed / 499 when the client left before its response. A client that
+// docs/reference.md §4: client_closed / 499 when the client left before its response. A client that
 // closes (FIN) while the upstream is slow gets no answer written, and its record says so.
 TEST(ProxyAudit, ClientThatLeftWhileTheUpstreamWasSlowIsRecordedAs499) {
     Harness h(file_policy());

@@ -1,4 +1,4 @@
-// The forwarding step against an upstream that misbehaves (CONTRACT §3 step 7): refused, reset
+// The forwarding step against an upstream that misbehaves (docs/reference.md §3 step 7): refused, reset
 // or invalid answers are 502 `upstream_unavailable`, a late answer is 504 `upstream_timeout`,
 // and neither breaks the client's connection or the audit record. Also https upstreams (with
 // certificate and host name verification) and more than one worker.

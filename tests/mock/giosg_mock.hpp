@@ -26,7 +26,7 @@
 //   body-bytes=N           200 with an N-byte body (Content-Length), written in 64 KiB pieces
 //   chunked-body-bytes=N   the same body with Transfer-Encoding: chunked
 //
-// Paged list (CONTRACT §6 link rewriting): GET /api/v5/orgs/<organization_id>/teams[?page=N]
+// Paged list (docs/reference.md §6 link rewriting): GET /api/v5/orgs/<organization_id>/teams[?page=N]
 // answers page N (default 1) of `list_pages` pages, each of `list_page_size` team objects, in
 // giosg's list shape {"next": ..., "previous": ..., "results": [...]}. `next`/`previous` are
 // ABSOLUTE URLs on the mock's own origin (origin(), e.g. http://127.0.0.1:PORT/api/v5/orgs/

@@ -28,7 +28,7 @@ MAX_LINE = 1 << 20
 GENESIS = "0" * 64
 CHAINED = re.compile(rb'\{"seq":([1-9][0-9]*),"prev":"([0-9a-f]{64})".*,"hash":"([0-9a-f]{64})"\}', re.S)
 STRING, COUNT, ANY = "string", "count", "any"
-MEMBERS = {  # what each record kind must carry; a request record carries CONTRACT section 4
+MEMBERS = {  # what each record kind must carry; a request record carries docs/reference.md §4
     "request": {m: ANY for m in ("ts", "request_id", "client", "remote", "method", "path", "pattern", "decision",
                                  "code", "status", "upstream_status", "bytes_in", "bytes_out", "duration_ms",
                                  "upstream_ms")},

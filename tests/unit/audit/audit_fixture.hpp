@@ -80,7 +80,7 @@ public:
     explicit ChainBuilder(const SigningKey* signer = nullptr, std::string client = "billing")
         : signer_(signer), client_(std::move(client)) {}
 
-    /// A request record with every member of CONTRACT §4.
+    /// A request record with every member of docs/reference.md §4.
     std::string request() { return chained_object(request_object()); }
 
     /// A request record without `member`.

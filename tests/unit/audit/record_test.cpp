@@ -1,4 +1,4 @@
-// The audit record of CONTRACT §4 (serialisation and escaping) and the writer that puts the lines
+// The audit record of docs/reference.md §4 (serialisation and escaping) and the writer that puts the lines
 // into the file (AuditRing, AuditWriter).
 #include "audit/chain.hpp"
 #include "audit/record.hpp"
@@ -581,7 +581,7 @@ TEST_F(AuditWriterTest, LinesAppearWithoutStopWithinTheFlushInterval) {
     writer.start();
     std::string line = "{\"a\":1}\n";
     writer.submit(ring, line);
-    // CONTRACT §4: written within 1 s.
+    // docs/reference.md §4: written within 1 s.
     const auto deadline = std::chrono::steady_clock::now() + 1s;
     while (contents().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
     EXPECT_EQ(joined(), "{\"a\":1}\n");

@@ -1,4 +1,4 @@
-// Reason codes (CONTRACT §3) and the Secret type.
+// Reason codes (docs/reference.md §3) and the Secret type.
 #include "common/reason.hpp"
 
 #include <fmt/format.h>

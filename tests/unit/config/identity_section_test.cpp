@@ -1,4 +1,4 @@
-// CONTRACT §7's config keys: "jwt", and per client "keys", "jwt_subject" beside "key_sha256".
+// docs/reference.md §7's config keys: "jwt", and per client "keys", "jwt_subject" beside "key_sha256".
 #include "support.hpp"
 
 #include <chrono>

@@ -1,5 +1,5 @@
 #pragma once
-// What the config tests share: a minimal valid config to change one thing in, CONTRACT §2's
+// What the config tests share: a minimal valid config to change one thing in, docs/reference.md §2's
 // example, error formatting, a temp folder and an environment variable set for one test.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -34,7 +34,7 @@ inline constexpr std::string_view kDigestHex = "e3b0c44298fc1c149afbf4c8996fb924
 
 inline std::string digest_of(char hex_digit) { return "sha256:" + std::string(64, hex_digit); }
 
-// CONTRACT §2's example, comments and trailing commas as written there.
+// docs/reference.md §2's example, comments and trailing commas as written there.
 inline constexpr std::string_view kContractExample = R"jsonc({
   "listen": "127.0.0.1:8080",          // host:port; port 0 = any free port (the chosen one is logged)
   "admin_listen": "127.0.0.1:9901",    // /healthz /readyz /metrics; optional

@@ -1,4 +1,4 @@
-// ClientTable: step 2 of CONTRACT §3, who is calling.
+// ClientTable: step 2 of docs/reference.md §3, who is calling.
 #include "identity/client_table.hpp"
 
 #include <gtest/gtest.h>

@@ -54,7 +54,7 @@ TEST(Identify, UnknownKeySaysInvalidToken) {
     EXPECT_EQ(who.detail, "Invalid token.");
 }
 
-// ---- keys with ids and expiry (CONTRACT §7) -------------------------------------------------
+// ---- keys with ids and expiry (docs/reference.md §7) -------------------------------------------------
 
 ClientTable rotating_clients() {
     std::vector<ClientConfig> clients(2);

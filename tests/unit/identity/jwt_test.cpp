@@ -1,4 +1,4 @@
-// JWT identity (CONTRACT §7): RS256, ES256 and EdDSA tokens signed at test time with keys made
+// JWT identity (docs/reference.md §7): RS256, ES256 and EdDSA tokens signed at test time with keys made
 // at test time, verified through identify() with a fixed clock; and every way to be refused.
 #include "identity/jwt.hpp"
 

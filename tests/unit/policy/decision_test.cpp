@@ -1,4 +1,4 @@
-// decide(): steps 2 (authenticate) to 6 (scope) of CONTRACT §3, in that order.
+// decide(): steps 2 (authenticate) to 6 (scope) of docs/reference.md §3, in that order.
 #include "policy/decision.hpp"
 
 #include <gtest/gtest.h>

@@ -66,7 +66,7 @@ TEST(PolicyMatch, LiteralSegmentWinsOverPlaceholder) {
     EXPECT_EQ(matched(*table, "/api/v5/users/mee"), "/api/v5/users/<user_id>");
 }
 
-// CONTRACT §3 step 3: segments are compared as sent, not decoded. "%6De" is a value for the
+// docs/reference.md §3 step 3: segments are compared as sent, not decoded. "%6De" is a value for the
 // placeholder beside the literal "me" (README "Known limits" says what that means).
 TEST(PolicyMatch, EscapedSegmentIsComparedAsSent) {
     const auto table = table_of({entry("/api/v5/users/<user_id>"), entry("/api/v5/users/me")});

@@ -1,4 +1,4 @@
-// CONTRACT §6 for JSON bodies: top-level next/previous rewritten, every other byte kept.
+// docs/reference.md §6 for JSON bodies: top-level next/previous rewritten, every other byte kept.
 #include "relay/json_links.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// CONTRACT §6 for Location / Content-Location values.
+// docs/reference.md §6 for Location / Content-Location values.
 #include "relay/link_rewrite.hpp"
 
 #include <gtest/gtest.h>

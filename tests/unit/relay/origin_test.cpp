@@ -1,4 +1,4 @@
-// CONTRACT §6 origins: what counts as the upstream, and what the client's gateway origin is.
+// docs/reference.md §6 origins: what counts as the upstream, and what the client's gateway origin is.
 #include "relay/origin.hpp"
 
 #include <gtest/gtest.h>
