@@ -5,6 +5,8 @@
 #   bench/run.sh [load]     req/s, p50/p99/p99.9 and peak RSS per target, conns and mix
 #   bench/run.sh idle       RSS with IDLE_CONNS idle keep-alive client connections
 #   bench/run.sh check      only the behaviour check of the three proxies
+#   bench/run.sh profile    where the gateway's time goes: syscalls per request (strace -c -f)
+#                           and a perf profile (software clock) during wrk runs of PROFILE_CONNS
 #
 # Environment (defaults in brackets):
 #   DURATION [5]  seconds per measurement     WARMUP [1]  seconds of unmeasured load first
@@ -27,6 +29,7 @@
 #                 are on the upstream's origin, so the gateway rewrites them (docs/reference.md §6)
 #   PAGE_ORIGIN [] links on this origin instead (e.g. https://elsewhere.example: nothing rewritten)
 #   PAGE_GZIP [0] 1: the page is sent gzip-encoded
+#   PROFILE_CONNS [64]    profile mode: wrk connections (runs of DURATION seconds)
 #   IDLE_CONNS [10000]    IDLE_TARGETS ["gateway nginx haproxy"]    IDLE_HOLD [3] seconds
 #   PROXY_CPUS / UPSTREAM_CPUS / LOAD_CPUS   taskset CPU lists (default: see pin_plan)
 #   BUILD [auto]  auto: build, fall back to existing binaries if the build fails; 0: never
@@ -63,7 +66,7 @@ BENCH_PATH="/api/v5/orgs/$ORG/users"   # GET, HEAD, POST, OPTIONS; GET needs no 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
 
-case "$MODE" in load|idle|check) ;; *) die "unknown mode '$MODE' (load | idle | check)";; esac
+case "$MODE" in load|idle|check|profile) ;; *) die "unknown mode '$MODE' (load | idle | check | profile)";; esac
 case "$UPSTREAM" in fixed|nginx) ;; *) die "unknown UPSTREAM '$UPSTREAM' (fixed | nginx)";; esac
 [ "$UPSTREAM" = nginx ] && [ -n "${PAGE:-}" ] && die "PAGE needs UPSTREAM=fixed (the nginx upstream serves one object)"
 [[ "$UPSTREAM" = fixed || "$UPSTREAM_THREADS" =~ ^[1-9][0-9]*$ ]] || die "UPSTREAM_THREADS must be a positive integer"
@@ -644,6 +647,61 @@ idle_mode() {
     log "written: $prefix-idle.md, $prefix-idle.csv"
 }
 
+# Where the gateway's time goes (bench/README.md "Where the time goes"): one gateway (all its
+# threads: workers and the audit writer), the allowed load, first under strace -c -f (syscalls
+# per request; strace slows the gateway a lot, the counts per request are what matter), then
+# under perf record (cpu-clock: VMs often have no hardware counters). Writes RESULTS_DIR/*-profile.txt.
+profile_mode() {
+    local conns=${PROFILE_CONNS:-64} out line n
+    command -v strace >/dev/null || die "profile needs strace (apt-get install strace)"
+    out="$WORK/profile.txt"
+    start_target gateway
+    run_wrk "$TARGET_PORT" "$conns" allowed "$WARMUP" "Bearer $KEY" >/dev/null
+    {
+        echo "# giosg-gateway profile, $(date -u +%FT%TZ), commit $(git -C "$ROOT" rev-parse --short=12 HEAD), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "# wrk $conns connections, $DURATION s, allowed mix; gateway pinned to CPU ${PROXY_CPUS:-any}; $AUDIT_NOTE"
+    } >"$out"
+    strace -c -f -qq -p "$TARGET_PID" -o "$WORK/strace.txt" &
+    local tracer=$!
+    PIDS+=("$tracer")
+    sleep 1
+    line=$(run_wrk "$TARGET_PORT" "$conns" allowed "$DURATION" "Bearer $KEY")
+    sleep 0.3
+    kill -INT "$tracer" 2>/dev/null || true
+    wait "$tracer" 2>/dev/null || true
+    forget_pid "$tracer"
+    n=$(field "$line" requests)
+    { echo; echo "## strace -c -f during wrk: $n requests ($(field "$line" rps) req/s under strace)"
+      # strace -c columns: % time, seconds, usecs/call, calls, [errors], syscall ("total" last).
+      awk -v n="$n" '$1 ~ /^[0-9.]+$/ && NF >= 5 && n > 0 {
+                         printf "%-16s %10d calls  %6.3f per request\n", $NF, $4, $4 / n }' "$WORK/strace.txt"
+      echo; echo "raw:"; cat "$WORK/strace.txt"; } >>"$out"
+    if command -v perf >/dev/null && perf record -o "$WORK/probe.data" -- true >/dev/null 2>&1; then
+        perf record -F 1999 -e cpu-clock -p "$TARGET_PID" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+        local recorder=$!
+        line=$(run_wrk "$TARGET_PORT" "$conns" allowed "$DURATION" "Bearer $KEY")
+        wait "$recorder" 2>/dev/null || true
+        { echo; echo "## perf record -e cpu-clock during wrk: $(field "$line" requests) requests ($(field "$line" rps) req/s)"
+          echo "### by shared object"
+          perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15 || true
+          echo "### by thread (the worker and the audit writer)"
+          perf report -i "$WORK/perf.data" --no-children --sort pid --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8 || true
+          echo "### top symbols"
+          perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 |
+              sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' | cut -c1-160 || true
+        } >>"$out"
+    else
+        echo "perf record does not work here; perf profile skipped" >>"$out"
+    fi
+    stop_target gateway
+    local prefix
+    mkdir -p "$RESULTS_DIR"
+    prefix="$RESULTS_DIR/$(date -u +%Y-%m-%d-%H%M%S)-$(hostname -s)"
+    cp "$out" "$prefix-profile.txt"
+    cat "$out"
+    log "written: $prefix-profile.txt"
+}
+
 # ---------------------------------------------------------------------------------------------
 install_missing
 build
@@ -660,4 +718,5 @@ case "$MODE" in
     load) load_mode ;;
     idle) idle_mode ;;
     check) log "behaviour check passed" ;;
+    profile) profile_mode ;;
 esac
