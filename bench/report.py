@@ -17,7 +17,8 @@ import re
 import statistics
 import sys
 
-TARGET_ORDER = ["direct", "gateway", "gateway-jwt", "nginx", "haproxy", "gateway-tls", "nginx-tls"]
+TARGET_ORDER = ["direct", "gateway", "gateway-jwt", "nginx", "haproxy", "nginx-lean", "haproxy-lean",
+                "gateway-tls", "nginx-tls"]
 MIX_ORDER = ["allowed", "mixed"]
 
 
@@ -68,6 +69,11 @@ def load(runs_csv, meta_path, prefix):
     for o in out:
         base = nginx.get((o["target"].endswith("-tls"), o["conns"], o["mix"]))
         o["ratio"] = o["rps"] / base if base else None
+    # The hand-written nginx for only the bench's routes (bench/gen_peers.py nginx-lean).
+    lean = {(o["conns"], o["mix"]): o["rps"] for o in out if o["target"] == "nginx-lean"}
+    for o in out:
+        base = None if o["target"].endswith("-tls") else lean.get((o["conns"], o["mix"]))
+        o["ratio_lean"] = o["rps"] / base if base else None
 
     def order(o):
         t = TARGET_ORDER.index(o["target"]) if o["target"] in TARGET_ORDER else 99
@@ -76,21 +82,23 @@ def load(runs_csv, meta_path, prefix):
 
     out.sort(key=order)
     header = ("| target | conns | mix | req/s | p50 ms | p99 ms | p99.9 ms | peak RSS MiB | "
-              "vs nginx | CPU µs/req | non-2xx % | errors | runs |")
-    lines = [header, "|" + "---|" * 13]
+              "vs nginx | vs nginx-lean | CPU µs/req | non-2xx % | errors | runs |")
+    lines = [header, "|" + "---|" * 14]
     for o in out:
         ratio = f"{o['ratio']:.2f}" if o["ratio"] is not None else "–"
+        ratio_lean = f"{o['ratio_lean']:.2f}" if o["ratio_lean"] is not None else "–"
         cpu = f"{o['cpu_us']:.1f}" if o["cpu_us"] is not None else "–"
         lines.append(
             f"| {o['target']} | {o['conns']} | {o['mix']} | {o['rps']:.0f} | {ms(o['p50_us'])} | "
-            f"{ms(o['p99_us'])} | {ms(o['p999_us'])} | {o['rss_kib'] / 1024:.1f} | {ratio} | {cpu} | "
+            f"{ms(o['p99_us'])} | {ms(o['p999_us'])} | {o['rss_kib'] / 1024:.1f} | {ratio} | {ratio_lean} | {cpu} | "
             f"{o['non2xx_pct']:.1f} | {o['errors']} | {o['runs']} |")
     meta = read_meta(meta_path)
     md = ("# giosg-gateway load benchmark\n\n"
           "| | |\n|---|---|\n" + meta_block(meta) + "\n\n" + "\n".join(lines) + "\n\n"
           "Medians over the runs of each cell. Latencies from wrk (p99.9 via its Lua `done`); "
           "peak RSS is VmHWM of the proxy's processes (nginx: master + worker), a fresh process per "
-          "run; `vs nginx` is req/s over nginx's req/s for the same conns and mix; `non-2xx %` "
+          "run; `vs nginx` is req/s over nginx's req/s for the same conns and mix (`vs nginx-lean`: "
+          "over the hand-written lean nginx's); `non-2xx %` "
           "should be 0 for `allowed` and 50 for `mixed` (25 % 405 + 25 % 401); `errors` are wrk "
           "socket errors and timeouts. `CPU µs/req` is the proxy's user + system CPU time "
           "(its processes, from /proc, 10 ms ticks) during the measured run over the requests "
@@ -101,12 +109,13 @@ def load(runs_csv, meta_path, prefix):
     with open(prefix + ".csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["target", "conns", "mix", "rps_median", "p50_ms", "p99_ms", "p999_ms",
-                    "peak_rss_mib", "ratio_to_nginx", "cpu_us_per_req", "non2xx_pct", "errors",
+                    "peak_rss_mib", "ratio_to_nginx", "ratio_to_nginx_lean", "cpu_us_per_req", "non2xx_pct", "errors",
                     "runs"])
         for o in out:
             w.writerow([o["target"], o["conns"], o["mix"], f"{o['rps']:.1f}", ms(o["p50_us"]),
                         ms(o["p99_us"]), ms(o["p999_us"]), f"{o['rss_kib'] / 1024:.2f}",
                         f"{o['ratio']:.3f}" if o["ratio"] is not None else "",
+                        f"{o['ratio_lean']:.3f}" if o["ratio_lean"] is not None else "",
                         f"{o['cpu_us']:.2f}" if o["cpu_us"] is not None else "",
                         f"{o['non2xx_pct']:.2f}", o["errors"], o["runs"]])
     print(md)

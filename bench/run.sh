@@ -5,14 +5,19 @@
 #   bench/run.sh [load]     req/s, p50/p99/p99.9 and peak RSS per target, conns and mix
 #   bench/run.sh idle       RSS with IDLE_CONNS idle keep-alive client connections
 #   bench/run.sh check      only the behaviour check of the three proxies
+#   bench/run.sh profile    where the gateway's time goes: syscalls per request (strace -c -f)
+#                           and a perf profile (software clock) during wrk runs of PROFILE_CONNS
 #
 # Environment (defaults in brackets):
 #   DURATION [5]  seconds per measurement     WARMUP [1]  seconds of unmeasured load first
 #   REPEAT [3]    runs per cell (medians)     CONNS ["1 64 512"]   MIXES ["allowed mixed"]
 #   TARGETS ["direct gateway nginx haproxy"]  WRK_THREADS [1]
+#                 also: nginx-lean, haproxy-lean (hand-written configs for only the bench's routes),
 #                 also: gateway-tls, nginx-tls (TLS listeners with the same certificate, P-256),
 #                 gateway-jwt (the client calls with an RS256 JWT, verified once, then cached)
 #   WORKERS [1]   proxy workers (gateway `workers`, nginx worker_processes, HAProxy nbthread)
+#   UPSTREAM [fixed]       fixed: bench-fixed-upstream; nginx: nginx serving the same JSON
+#                          (keepalive_requests 1000000; UPSTREAM_THREADS worker processes)
 #   UPSTREAM_THREADS [1]   threads of the fixed upstream (bench/scaling.sh raises both)
 #   UPSTREAM_IDLE [1024]   idle upstream connections kept per worker: the gateway's
 #                          upstream.max_idle_connections, nginx keepalive, HAProxy pool-max-conn
@@ -24,6 +29,7 @@
 #                 are on the upstream's origin, so the gateway rewrites them (docs/reference.md §6)
 #   PAGE_ORIGIN [] links on this origin instead (e.g. https://elsewhere.example: nothing rewritten)
 #   PAGE_GZIP [0] 1: the page is sent gzip-encoded
+#   PROFILE_CONNS [64]    profile mode: wrk connections (runs of DURATION seconds)
 #   IDLE_CONNS [10000]    IDLE_TARGETS ["gateway nginx haproxy"]    IDLE_HOLD [3] seconds
 #   PROXY_CPUS / UPSTREAM_CPUS / LOAD_CPUS   taskset CPU lists (default: see pin_plan)
 #   BUILD [auto]  auto: build, fall back to existing binaries if the build fails; 0: never
@@ -43,6 +49,7 @@ TARGETS=${TARGETS:-"direct gateway nginx haproxy"}
 WRK_THREADS=${WRK_THREADS:-1}
 WORKERS=${WORKERS:-1}
 UPSTREAM_THREADS=${UPSTREAM_THREADS:-1}
+UPSTREAM=${UPSTREAM:-fixed}
 UPSTREAM_IDLE=${UPSTREAM_IDLE:-1024}
 AUDIT_FSYNC=${AUDIT_FSYNC:-batch}
 IDLE_CONNS=${IDLE_CONNS:-10000}
@@ -59,7 +66,10 @@ BENCH_PATH="/api/v5/orgs/$ORG/users"   # GET, HEAD, POST, OPTIONS; GET needs no 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
 
-case "$MODE" in load|idle|check) ;; *) die "unknown mode '$MODE' (load | idle | check)";; esac
+case "$MODE" in load|idle|check|profile) ;; *) die "unknown mode '$MODE' (load | idle | check | profile)";; esac
+case "$UPSTREAM" in fixed|nginx) ;; *) die "unknown UPSTREAM '$UPSTREAM' (fixed | nginx)";; esac
+[ "$UPSTREAM" = nginx ] && [ -n "${PAGE:-}" ] && die "PAGE needs UPSTREAM=fixed (the nginx upstream serves one object)"
+[[ "$UPSTREAM" = fixed || "$UPSTREAM_THREADS" =~ ^[1-9][0-9]*$ ]] || die "UPSTREAM_THREADS must be a positive integer"
 [[ "$UPSTREAM_IDLE" =~ ^[0-9]+$ ]] || die "UPSTREAM_IDLE must be a non-negative integer, not '$UPSTREAM_IDLE'"
 
 # ---------------------------------------------------------------------------------------------
@@ -237,6 +247,16 @@ raise_fd_limit() {
 UPORT=""
 start_upstream() {
     UPORT=$(free_port)
+    if [ "$UPSTREAM" = nginx ]; then
+        local dir="$WORK/upstream-nginx"
+        python3 "$BENCH/gen_peers.py" nginx-upstream --dir "$dir" --port "$UPORT" --token "$SERVER_TOKEN" \
+            --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$UPSTREAM_THREADS" >/dev/null
+        ${PIN_UPSTREAM[@]+"${PIN_UPSTREAM[@]}"} nginx -p "$dir" -c "$dir/nginx.conf" >/dev/null 2>"$WORK/upstream.log" &
+        UPSTREAM_PID=$!
+        PIDS+=("$UPSTREAM_PID")
+        wait_http "$UPORT" "$UPSTREAM_PID" || die "the nginx upstream did not start: $(cat "$WORK/upstream.log" "$dir/nginx-error.log" 2>/dev/null)"
+        return 0
+    fi
     local page=()
     [ -n "${PAGE:-}" ] && page=(--page "$PAGE" --gzip "${PAGE_GZIP:-0}")
     [ -n "${PAGE:-}" ] && [ -n "${PAGE_ORIGIN:-}" ] && page+=(--page-origin "$PAGE_ORIGIN")
@@ -370,6 +390,26 @@ start_target() {
             ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} nginx -p "$TARGET_DIR" -c "$TARGET_DIR/nginx.conf" \
                 >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
             ;;
+        nginx-lean)
+            TARGET_PORT=$(free_port)
+            TARGET_LOG="$TARGET_DIR/access.jsonl"
+            python3 "$BENCH/gen_peers.py" nginx-lean --dir "$TARGET_DIR" --port "$TARGET_PORT" \
+                --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
+                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" \
+                --upstream-idle "$UPSTREAM_IDLE" >/dev/null
+            ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} nginx -p "$TARGET_DIR" -c "$TARGET_DIR/nginx.conf" \
+                >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
+            ;;
+        haproxy-lean)
+            TARGET_PORT=$(free_port)
+            TARGET_LOG="$TARGET_DIR/access.jsonl"
+            python3 "$BENCH/gen_peers.py" haproxy-lean --dir "$TARGET_DIR" --port "$TARGET_PORT" \
+                --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" \
+                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" \
+                --upstream-idle "$UPSTREAM_IDLE" >/dev/null
+            ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} haproxy -db -f "$TARGET_DIR/haproxy.cfg" \
+                >"$TARGET_LOG" 2>"$TARGET_DIR/stderr.log" &
+            ;;
         haproxy)
             TARGET_PORT=$(free_port)
             TARGET_LOG="$TARGET_DIR/access.jsonl"
@@ -434,8 +474,15 @@ check_target() {
     expect "unknown endpoint" 404 "$code"
     code=$(curl -s -o /dev/null -w '%{http_code}' "$base/api/v5/no_such_thing")
     expect "unknown endpoint without a key" 401 "$code"
-    hdr=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $KEY" "$base$BENCH_PATH" | tr -d '\r')
-    [ -n "$(echo "$hdr" | awk -F': ' 'tolower($1) == "x-request-id" { print $2 }')" ] || expect "X-Request-Id" present missing
+    # The lean peers are written for the bench's routes only and set no X-Request-Id; every other
+    # check above applies to them too (their two routes include /api/v5/users/me/).
+    case "$name" in
+        *-lean) log "  $name: X-Request-Id check skipped (the lean config has none)" ;;
+        *)
+            hdr=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $KEY" "$base$BENCH_PATH" | tr -d '\r')
+            [ -n "$(echo "$hdr" | awk -F': ' 'tolower($1) == "x-request-id" { print $2 }')" ] || expect "X-Request-Id" present missing
+            ;;
+    esac
     if [ -n "${PAGE:-}" ] && [ "$name" = gateway ]; then  # the page's link as the client sees it
         local next want="$base/"
         next=$(curl -s --compressed -H "Authorization: Bearer $KEY" "$base$BENCH_PATH" |
@@ -449,7 +496,9 @@ check_target() {
 
 behaviour_check() {
     local t failed=0
-    for t in gateway nginx haproxy; do
+    local lean=""
+    for t in $TARGETS; do case "$t" in *-lean) lean="$lean $t" ;; esac; done
+    for t in gateway nginx haproxy $lean; do
         start_target "$t"
         if check_target "$t"; then log "behaviour check $t: ok"; else failed=1; fi
         stop_target "$t"
@@ -473,6 +522,11 @@ machine_meta() {  # machine_meta FILE
         echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //'), $WORKERS worker process(es)"
         echo "haproxy=$(haproxy -v 2>&1 | head -1 | awk '{ print $3 }'), nbthread $WORKERS"
         echo "wrk=$(wrk -v 2>&1 | head -1 | awk '{ print $2 }'), $WRK_THREADS thread(s)"
+        if [ "$UPSTREAM" = nginx ]; then
+            echo "upstream=nginx $(nginx -v 2>&1 | sed 's/^nginx version: nginx.//') serving fixed JSON, $UPSTREAM_THREADS worker process(es), keepalive_requests 1000000"
+        else
+            echo "upstream=bench-fixed-upstream, $UPSTREAM_THREADS thread(s)"
+        fi
         echo "upstream pool=$UPSTREAM_IDLE idle connections per worker (gateway upstream.max_idle_connections, nginx keepalive, HAProxy pool-max-conn × workers)"
         echo "pinning=proxy CPU ${PROXY_CPUS:-any}, upstream CPU ${UPSTREAM_CPUS:-any}, wrk CPU ${LOAD_CPUS:-any}"
         if [ "$MODE" = load ]; then
@@ -593,6 +647,61 @@ idle_mode() {
     log "written: $prefix-idle.md, $prefix-idle.csv"
 }
 
+# Where the gateway's time goes (bench/README.md "Where the time goes"): one gateway (all its
+# threads: workers and the audit writer), the allowed load, first under strace -c -f (syscalls
+# per request; strace slows the gateway a lot, the counts per request are what matter), then
+# under perf record (cpu-clock: VMs often have no hardware counters). Writes RESULTS_DIR/*-profile.txt.
+profile_mode() {
+    local conns=${PROFILE_CONNS:-64} out line n
+    command -v strace >/dev/null || die "profile needs strace (apt-get install strace)"
+    out="$WORK/profile.txt"
+    start_target gateway
+    run_wrk "$TARGET_PORT" "$conns" allowed "$WARMUP" "Bearer $KEY" >/dev/null
+    {
+        echo "# giosg-gateway profile, $(date -u +%FT%TZ), commit $(git -C "$ROOT" rev-parse --short=12 HEAD), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "# wrk $conns connections, $DURATION s, allowed mix; gateway pinned to CPU ${PROXY_CPUS:-any}; $AUDIT_NOTE"
+    } >"$out"
+    strace -c -f -qq -p "$TARGET_PID" -o "$WORK/strace.txt" &
+    local tracer=$!
+    PIDS+=("$tracer")
+    sleep 1
+    line=$(run_wrk "$TARGET_PORT" "$conns" allowed "$DURATION" "Bearer $KEY")
+    sleep 0.3
+    kill -INT "$tracer" 2>/dev/null || true
+    wait "$tracer" 2>/dev/null || true
+    forget_pid "$tracer"
+    n=$(field "$line" requests)
+    { echo; echo "## strace -c -f during wrk: $n requests ($(field "$line" rps) req/s under strace)"
+      # strace -c columns: % time, seconds, usecs/call, calls, [errors], syscall ("total" last).
+      awk -v n="$n" '$1 ~ /^[0-9.]+$/ && NF >= 5 && n > 0 {
+                         printf "%-16s %10d calls  %6.3f per request\n", $NF, $4, $4 / n }' "$WORK/strace.txt"
+      echo; echo "raw:"; cat "$WORK/strace.txt"; } >>"$out"
+    if command -v perf >/dev/null && perf record -o "$WORK/probe.data" -- true >/dev/null 2>&1; then
+        perf record -F 1999 -e cpu-clock -p "$TARGET_PID" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+        local recorder=$!
+        line=$(run_wrk "$TARGET_PORT" "$conns" allowed "$DURATION" "Bearer $KEY")
+        wait "$recorder" 2>/dev/null || true
+        { echo; echo "## perf record -e cpu-clock during wrk: $(field "$line" requests) requests ($(field "$line" rps) req/s)"
+          echo "### by shared object"
+          perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15 || true
+          echo "### by thread (the worker and the audit writer)"
+          perf report -i "$WORK/perf.data" --no-children --sort pid --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8 || true
+          echo "### top symbols"
+          perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 |
+              sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' | cut -c1-160 || true
+        } >>"$out"
+    else
+        echo "perf record does not work here; perf profile skipped" >>"$out"
+    fi
+    stop_target gateway
+    local prefix
+    mkdir -p "$RESULTS_DIR"
+    prefix="$RESULTS_DIR/$(date -u +%Y-%m-%d-%H%M%S)-$(hostname -s)"
+    cp "$out" "$prefix-profile.txt"
+    cat "$out"
+    log "written: $prefix-profile.txt"
+}
+
 # ---------------------------------------------------------------------------------------------
 install_missing
 build
@@ -609,4 +718,5 @@ case "$MODE" in
     load) load_mode ;;
     idle) idle_mode ;;
     check) log "behaviour check passed" ;;
+    profile) profile_mode ;;
 esac

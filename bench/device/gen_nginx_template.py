@@ -22,7 +22,7 @@ catalogue_rel = "policies/giosg-v5-endpoints.json"
 a = SimpleNamespace(
     catalogue=catalogue_rel, dir="@DIR@", port="@PORT@", upstream_port="@UPORT@", key="@KEY@",
     token="@TOKEN@", log="@LOG@", idle_timeout_s=60, fd_limit=FD_SENTINEL,
-    workers=WORKERS_SENTINEL, upstream_idle=1024)
+    workers=WORKERS_SENTINEL, upstream_idle=1024, tls_cert=None, tls_key=None)
 entries = gen_peers.load_catalogue(os.path.join(os.path.dirname(os.path.dirname(HERE)), catalogue_rel))
 text = gen_peers.nginx_conf(a, entries)
 
