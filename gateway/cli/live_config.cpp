@@ -57,6 +57,21 @@ std::vector<std::string> keep_restart_settings(const Config& running, Config& ne
                        a->handshake_timeout == b->handshake_timeout));
     };
     keep(same_tls(running.tls, next.tls), "tls", [&] { next.tls = running.tls; });
+    // Each worker's Redis connection is made at start (docs/reference.md §8).
+    const auto& rr = running.rate_limits;
+    auto& nr = next.rate_limits;
+    const auto same_redis = [](const std::optional<RedisAddress>& a, const std::optional<RedisAddress>& b) {
+        return a.has_value() == b.has_value() &&
+               (!a || (a->host == b->host && a->port == b->port && a->db == b->db &&
+                       a->password.has_value() == b->password.has_value() &&
+                       (!a->password || a->password->reveal() == b->password->reveal())));
+    };
+    keep(rr.store == nr.store && same_redis(rr.redis, nr.redis) && rr.timeout == nr.timeout,
+         "rate_limits.store, redis_url, timeout_ms", [&] {
+             nr.store = rr.store;
+             nr.redis = rr.redis;
+             nr.timeout = rr.timeout;
+         });
     // The workers' upstream pools and TLS context are made once.
     const auto& ru = running.upstream;
     auto& nu = next.upstream;

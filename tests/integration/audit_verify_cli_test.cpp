@@ -203,7 +203,9 @@ protected:
         const auto gateway = run_gateway(dir(), gateway_args);
         const auto python = run_python(dir(), args);
         EXPECT_EQ(python.exit_code, gateway.exit_code) << "verify_audit.py:\n" << python.err;
-        if (gateway.exit_code != 2) EXPECT_EQ(location_of(python.err), location_of(gateway.err)) << python.err;
+        if (gateway.exit_code != 2) {
+            EXPECT_EQ(location_of(python.err), location_of(gateway.err)) << python.err;
+        }
         return gateway;
     }
 };

@@ -29,6 +29,7 @@
 #include "config/config.hpp"
 #include "server/server.hpp"
 #include "server/snapshot.hpp"
+#include "run_until.hpp"
 #include "upstream/catalogue_fetch.hpp"
 
 extern char** environ;
@@ -238,18 +239,10 @@ struct RawConnection::Impl {
 
     // Runs the io_context until `done` or the timeout; cancels what is left.
     void run_for(std::chrono::milliseconds timeout, const bool& done) {
-        ioc.restart();
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!done && std::chrono::steady_clock::now() < deadline) {
-            ioc.run_for(std::chrono::milliseconds(5));
-            if (ioc.stopped()) ioc.restart();
-        }
-        if (!done) {
+        run_until_done(ioc, timeout, done, [&] {
             boost::system::error_code ec;
             socket.cancel(ec);
-            ioc.restart();
-            ioc.run_for(std::chrono::milliseconds(100));  // let the cancelled handler run
-        }
+        });
     }
 };
 

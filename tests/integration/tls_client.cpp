@@ -10,6 +10,8 @@
 #include <array>
 #include <functional>
 
+#include "run_until.hpp"
+
 namespace giosg::testing {
 
 namespace asio = boost::asio;
@@ -26,18 +28,10 @@ struct TlsConnection::Impl {
 
     // Runs the io_context until `done` or the timeout; cancels what is left.
     void run_for(std::chrono::milliseconds timeout, const bool& done) {
-        ioc.restart();
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!done && std::chrono::steady_clock::now() < deadline) {
-            ioc.run_for(std::chrono::milliseconds(5));
-            if (ioc.stopped()) ioc.restart();
-        }
-        if (!done) {
+        run_until_done(ioc, timeout, done, [&] {
             boost::system::error_code ec;
             stream->next_layer().cancel(ec);
-            ioc.restart();
-            ioc.run_for(std::chrono::milliseconds(100));
-        }
+        });
     }
 };
 
