@@ -20,12 +20,15 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // Reads until a complete head is buffered. Every head gets `header_timeout` from its first
 // byte. Between requests a keep-alive connection may sit idle for `idle_timeout`; a new
 // connection gets only `header_timeout` for its first byte (a silent connection is no client).
+// The exchange takes the worker's snapshot when its head begins and keeps it to the end: a
+// reload may free the previous one while this coroutine waits, so nothing here holds a
+// reference into the worker's current snapshot across a co_await.
 asio::awaitable<Session::HeadOutcome> Session::read_request_head(Exchange& ex, bool first_request) {
-    const auto& limits = worker_.snapshot->config->limits;
     if (buffer_.empty()) {
         idle_ = true;
         if (worker_.draining) co_return HeadOutcome::idle_closed;
-        client_.expires_after(first_request ? limits.header_timeout : limits.idle_timeout);
+        const auto& waiting = worker_.snapshot->config->limits;
+        client_.expires_after(first_request ? waiting.header_timeout : waiting.idle_timeout);
         error_code ec;
         const auto n = co_await client_.read_some(buffer_.prepare(kFirstReadBytes), ec);
         buffer_.commit(n);
@@ -33,6 +36,8 @@ asio::awaitable<Session::HeadOutcome> Session::read_request_head(Exchange& ex, b
         if (n == 0) co_return HeadOutcome::idle_closed;  // closed, reset, idle timeout or draining
     }
     idle_ = false;
+    ex.snapshot = worker_.snapshot;
+    const auto& limits = ex.snapshot->config->limits;
     ex.started = Exchange::Clock::now();
     ex.ts = std::chrono::system_clock::now();
     client_.expires_after(limits.header_timeout);

@@ -19,7 +19,7 @@ constexpr std::size_t kAuditLineReserve = 512;    // a typical record is 300-450
 
 asio::awaitable<bool> Session::reserve_audit_room(Exchange& ex) {
     AuditRing& ring = worker_.audit_ring;
-    const auto& config = worker_.snapshot->config->audit;
+    const auto& config = ex.snapshot->config->audit;  // pinned: a reload cannot free it meanwhile
     // Under "always" a second one, for the correction a response refused at the last moment needs.
     const std::uint8_t wanted = config.fsync == AuditConfig::Fsync::always ? 2 : 1;
     const auto reserve = [&] {
@@ -68,12 +68,12 @@ asio::awaitable<bool> Session::refuse_for_backlog(Exchange& ex, bool head_comple
 asio::awaitable<bool> Session::commit_audit(Exchange& ex) {
     AuditWriter& audit = worker_.audit;
     if (audit.fsync_mode() != AuditWriter::Fsync::always || ex.recorded) co_return true;
-    const bool deny = worker_.snapshot->config->audit.on_failure == AuditConfig::OnFailure::deny;
+    const bool deny = ex.snapshot->config->audit.on_failure == AuditConfig::OnFailure::deny;
     const auto ticket = record_audit(ex);
     if (ticket == 0 || worker_.audit_ring.durable() >= ticket) co_return audit.healthy() || !deny;
     bool durable = false;
     // Bounded like any client write: a disk that hangs must not hold the connection forever.
-    audit_wait_.expires_after(worker_.snapshot->config->limits.idle_timeout);
+    audit_wait_.expires_after(ex.snapshot->config->limits.idle_timeout);
     worker_.audit_waiters.push_back(AuditWaiter{ticket, &audit_wait_, &durable});
     co_await audit_wait_.async_wait(use_nothrow);
     std::erase_if(worker_.audit_waiters, [this](const AuditWaiter& w) { return w.timer == &audit_wait_; });

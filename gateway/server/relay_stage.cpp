@@ -256,7 +256,7 @@ asio::awaitable<bool> Session::respond_error(Exchange& ex, Reason reason, std::s
         (void)co_await commit_audit(ex);
     }
 
-    client_.expires_after(worker_.snapshot->config->limits.idle_timeout);
+    client_.expires_after(ex.snapshot->config->limits.idle_timeout);
     error_code ec;
     co_await client_.write(ec, asio::buffer(out_), head_request ? asio::const_buffer{} : asio::buffer(body_));
     if (ec) {

@@ -129,7 +129,6 @@ asio::awaitable<void> Session::run() {
 // request): the connection then closes instead.
 asio::awaitable<bool> Session::handle(Exchange& ex) {
     const http::RequestHead& head = head_;
-    ex.snapshot = worker_.snapshot;  // this request keeps its snapshot even if a refresh lands
     const Snapshot& snap = *ex.snapshot;
     const auto& limits = snap.config->limits;
 

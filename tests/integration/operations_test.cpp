@@ -253,7 +253,8 @@ TEST_F(Operations, ReloadUnderLoadLosesNoRequestAndNoConnection) {
     constexpr int kRequestsEach = 600;  // 2400 requests across the reloads
     std::atomic<int> failures{0};
     std::atomic<int> done{0};
-    std::vector<std::thread> clients;
+    // jthread: an exception from the reload loop below (a gateway that died) still joins them.
+    std::vector<std::jthread> clients;
     for (int c = 0; c < kConnections; ++c) {
         clients.emplace_back([&, c] {
             RawConnection conn(port_);
