@@ -40,8 +40,8 @@ std::vector<std::string> keep_restart_settings(const Config& running, Config& ne
     keep(same_host_port(running.admin_listen, next.admin_listen), "admin_listen",
          [&] { next.admin_listen = running.admin_listen; });
     keep(running.workers == next.workers, "workers", [&] { next.workers = running.workers; });
-    // The listeners are opened once: the unix socket's path and mode, and the TLS context made
-    // from its files (docs/reference.md §7).
+    // The listeners are opened once: the unix socket's path and mode, and whether the host:port
+    // one speaks TLS. The TLS files and settings themselves are re-read (docs/reference.md §7).
     const auto same_unix = [](const std::optional<UnixListen>& a, const std::optional<UnixListen>& b) {
         return a.has_value() == b.has_value() && (!a || (a->path == b->path && a->mode == b->mode));
     };
@@ -50,13 +50,7 @@ std::vector<std::string> keep_restart_settings(const Config& running, Config& ne
              next.listen_tcp = running.listen_tcp;
              next.listen_unix = running.listen_unix;
          });
-    const auto same_tls = [](const std::optional<TlsConfig>& a, const std::optional<TlsConfig>& b) {
-        return a.has_value() == b.has_value() &&
-               (!a || (a->cert_file == b->cert_file && a->key_file == b->key_file &&
-                       a->client_ca_file == b->client_ca_file && a->min_tls13 == b->min_tls13 &&
-                       a->handshake_timeout == b->handshake_timeout));
-    };
-    keep(same_tls(running.tls, next.tls), "tls", [&] { next.tls = running.tls; });
+    keep(running.tls.has_value() == next.tls.has_value(), "tls (on or off)", [&] { next.tls = running.tls; });
     // Each worker's Redis connection is made at start (docs/reference.md §8).
     const auto& rr = running.rate_limits;
     auto& nr = next.rate_limits;

@@ -17,7 +17,6 @@
 #include "common/format.hpp"
 #include "net/accept.hpp"
 #include "net/tls_context.hpp"
-#include "net/tls_server_context.hpp"
 #include "net/unix_listener.hpp"
 #include "server/session.hpp"
 #include "server/worker.hpp"
@@ -31,7 +30,7 @@ namespace {
 
 constexpr std::size_t kMaxConnectionsPerWorker = 50000;
 
-asio::awaitable<void> accept_loop(Worker& worker, asio::ssl::context* tls) {
+asio::awaitable<void> accept_loop(Worker& worker) {
     net::AcceptBackoff backoff("worker " + std::to_string(worker.index));
     for (;;) {
         auto [ec, socket] = co_await worker.acceptor.async_accept(use_nothrow);
@@ -52,7 +51,9 @@ asio::awaitable<void> accept_loop(Worker& worker, asio::ssl::context* tls) {
             socket.close(ignored);
             continue;
         }
-        asio::co_spawn(worker.ioc, run_session(worker, std::move(socket), tls), [](std::exception_ptr ep) {
+        // With `tls`, the newest context (a reload may have re-read its files); the session keeps it.
+        auto session = run_session(worker, std::move(socket), worker.snapshot->listener_tls);
+        asio::co_spawn(worker.ioc, std::move(session), [](std::exception_ptr ep) {
             if (!ep) return;
             try {
                 std::rethrow_exception(ep);
@@ -101,7 +102,6 @@ Server::Server(std::shared_ptr<const Snapshot> snapshot, AuditWriter& audit, Met
     : snapshot_(std::move(snapshot)), audit_(audit), metrics_(metrics) {
     if (snapshot_->config->upstream.url.tls)
         tls_ = net::make_tls_client_context(snapshot_->config->upstream.ca_file, "upstream.ca_file");
-    if (snapshot_->config->tls) listener_tls_ = net::make_tls_server_context(*snapshot_->config->tls);
     const unsigned n = resolve_worker_count(workers);
     for (unsigned i = 0; i < n; ++i)
         workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_.get(), audit_, metrics_.shard(i)));
@@ -137,7 +137,7 @@ void Server::start() {
     }
     for (auto& worker : workers_) {
         if (config.listen_tcp)
-            asio::co_spawn(worker->ioc, accept_loop(*worker, listener_tls_.get()), [](std::exception_ptr ep) {
+            asio::co_spawn(worker->ioc, accept_loop(*worker), [](std::exception_ptr ep) {
                 if (ep) std::rethrow_exception(ep);
             });
         if (config.listen_unix)

@@ -51,8 +51,7 @@ public:
 
 private:
     std::shared_ptr<const Snapshot> snapshot_;
-    std::shared_ptr<boost::asio::ssl::context> tls_;           // to the upstream
-    std::shared_ptr<boost::asio::ssl::context> listener_tls_;  // the client listener's ("tls")
+    std::shared_ptr<boost::asio::ssl::context> tls_;  // to the upstream
     AuditWriter& audit_;
     Metrics& metrics_;
     std::vector<std::unique_ptr<Worker>> workers_;

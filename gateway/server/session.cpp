@@ -27,11 +27,12 @@ std::string format_remote(const tcp::socket& socket) {
 }
 }  // namespace
 
-Session::Session(Worker& worker, tcp::socket socket, asio::ssl::context* tls)
+Session::Session(Worker& worker, tcp::socket socket, std::shared_ptr<asio::ssl::context> tls)
     : worker_(worker),
-      client_(tls != nullptr ? net::ClientStream(std::move(socket), *tls) : net::ClientStream(std::move(socket))),
+      tls_context_(std::move(tls)),
+      client_(tls_context_ ? net::ClientStream(std::move(socket), *tls_context_) : net::ClientStream(std::move(socket))),
       remote_(format_remote(*client_.tcp_socket())),
-      tls_(tls != nullptr),
+      tls_(tls_context_ != nullptr),
       audit_wait_(worker.ioc) {
     error_code ec;
     client_.tcp_socket()->set_option(tcp::no_delay(true), ec);
@@ -67,8 +68,8 @@ void Session::abort() noexcept {
     audit_wait_.cancel();
 }
 
-asio::awaitable<void> run_session(Worker& worker, tcp::socket socket, asio::ssl::context* tls) {
-    Session session(worker, std::move(socket), tls);
+asio::awaitable<void> run_session(Worker& worker, tcp::socket socket, std::shared_ptr<asio::ssl::context> tls) {
+    Session session(worker, std::move(socket), std::move(tls));
     co_await session.run();
 }
 

@@ -26,7 +26,7 @@ namespace giosg::server {
 class Session {
 public:
     /// A TCP connection; with `tls`, TLS is handshaken first (under tls.handshake_timeout_ms).
-    Session(Worker& worker, tcp::socket socket, asio::ssl::context* tls);
+    Session(Worker& worker, tcp::socket socket, std::shared_ptr<asio::ssl::context> tls);
     /// A unix socket connection: the peer's uid (SO_PEERCRED) is what the connection proves.
     Session(Worker& worker, net::unix_socket socket);
     ~Session();
@@ -87,6 +87,7 @@ private:
     void finish(Exchange& ex);
 
     Worker& worker_;
+    std::shared_ptr<asio::ssl::context> tls_context_;  // the one this connection was handshaken with
     net::ClientStream client_;
     std::string remote_;
     bool tls_ = false;
@@ -107,7 +108,7 @@ private:
     std::string audit_line_;
 };
 
-asio::awaitable<void> run_session(Worker& worker, tcp::socket socket, asio::ssl::context* tls);
+asio::awaitable<void> run_session(Worker& worker, tcp::socket socket, std::shared_ptr<asio::ssl::context> tls);
 asio::awaitable<void> run_session(Worker& worker, net::unix_socket socket);
 
 }  // namespace giosg::server

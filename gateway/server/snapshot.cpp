@@ -1,6 +1,10 @@
 #include "server/snapshot.hpp"
 
+#include <boost/asio/ssl/context.hpp>
+
 #include <stdexcept>
+
+#include "net/tls_server_context.hpp"
 
 namespace giosg {
 
@@ -27,6 +31,7 @@ std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> conf
     if (auto origin = relay::parse_origin(config->upstream.url.origin)) snapshot->upstream_origin = std::move(*origin);
     if (config->public_url) snapshot->public_origin = relay::PublicOrigin::from_public_url(*config->public_url);
     snapshot->limits = std::make_shared<limits::LocalLimits>(*config);
+    if (config->tls) snapshot->listener_tls = net::make_tls_server_context(*config->tls);
     snapshot->config = std::move(config);
     snapshot->policy = std::move(policy);
     snapshot->policy_origin = std::move(policy_origin);

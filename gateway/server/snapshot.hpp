@@ -13,6 +13,10 @@
 #include "policy/catalogue.hpp"
 #include "relay/origin.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace giosg {
 
 struct Snapshot {
@@ -35,10 +39,15 @@ struct Snapshot {
     /// This replica's limit state (rate buckets, in-flight counts, upstream holds): shared by the
     /// workers and mutable through atomics, kept by a refreshed snapshot (with_policy).
     std::shared_ptr<limits::LocalLimits> limits;
+    /// The client listener's TLS context (`tls`), made from its files with every snapshot a
+    /// reload builds (a refresh keeps it): a new connection is handshaken with the newest one,
+    /// and each connection keeps the one it started with.
+    std::shared_ptr<boost::asio::ssl::context> listener_tls;
 };
 
 /// Builds a snapshot; every client's credential must be present in `credentials`
-/// (load_credentials has checked that).
+/// (load_credentials has checked that). Loads the `tls` files; throws naming the setting when one
+/// cannot be used.
 std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config, const CredentialSet& credentials,
                                               std::shared_ptr<const PolicyTable> policy, std::string policy_origin);
 

@@ -84,6 +84,14 @@ std::string TlsConnection::alpn() const {
 
 std::string TlsConnection::version() const { return SSL_get_version(impl_->stream->native_handle()); }
 
+std::string TlsConnection::peer_common_name() const {
+    X509* cert = SSL_get0_peer_certificate(impl_->stream->native_handle());
+    if (cert == nullptr) return {};
+    char name[256] = {};
+    const int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof name);
+    return n < 0 ? std::string() : std::string(name, static_cast<std::size_t>(n));
+}
+
 bool TlsConnection::send(std::string_view bytes, std::chrono::milliseconds timeout) {
     bool done = false;
     boost::system::error_code result;

@@ -38,6 +38,8 @@ public:
     /// The negotiated ALPN protocol ("" for none) and protocol version ("TLSv1.3").
     [[nodiscard]] std::string alpn() const;
     [[nodiscard]] std::string version() const;
+    /// The common name of the certificate the server presented ("" before the handshake).
+    [[nodiscard]] std::string peer_common_name() const;
 
     /// Writes `bytes`; false when the write failed.
     bool send(std::string_view bytes, std::chrono::milliseconds timeout = std::chrono::seconds(5));
