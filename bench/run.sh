@@ -34,6 +34,7 @@
 #   PROXY_CPUS / UPSTREAM_CPUS / LOAD_CPUS   taskset CPU lists (default: see pin_plan)
 #   BUILD [auto]  auto: build, fall back to existing binaries if the build fails; 0: never
 #   BUILD_DIR [build/release]   RESULTS_DIR [bench/results]
+#   KEEP_WORK []  non-empty: keep the work dir (configs, logs) at exit
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -86,7 +87,7 @@ cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
-    rm -rf "$WORK"
+    [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -609,7 +610,7 @@ idle_mode() {
     echo "target,requested,held,failed,non200,rss_before_kib,rss_held_kib,hwm_kib,closed_by_peer" >"$rows"
     for t in $IDLE_TARGETS; do
         n=$IDLE_CONNS
-        if [ "$t" = haproxy ] && [ $(((FD_LIMIT - 200) / 2 - 100)) -lt "$n" ]; then
+        if [[ "$t" == haproxy* ]] && [ $(((FD_LIMIT - 200) / 2 - 100)) -lt "$n" ]; then
             n=$(((FD_LIMIT - 200) / 2 - 100))
             log "haproxy: its maxconn needs 2 fds per connection; fd limit $FD_LIMIT allows $n connections"
         fi

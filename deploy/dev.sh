@@ -73,7 +73,7 @@ run_sanitizers() {
   build_preset tsan integration_tests core_tests audit_writer_tests audit_syslog_tests limits_tests giosg-gateway giosg-mock
   log "running the multi-threaded tests under ThreadSanitizer"
   (cd "$ROOT" && ctest --preset tsan -j "$JOBS" --timeout 600 \
-     -R 'MultiWorker|UpstreamWorkers|Lifecycle|AuditWriter|AuditRing|ProxyKeepAlive|AuditFsync|AuditFailure|AuditUnderLoad|AuditSyslog|Syslog|LocalLimits|RateLimits|RedisLimits|Operations|Readiness')
+     -R 'MultiWorker|ParkedConnections|UpstreamWorkers|Lifecycle|AuditWriter|AuditRing|ProxyKeepAlive|AuditFsync|AuditFailure|AuditUnderLoad|AuditSyslog|Syslog|LocalLimits|RateLimits|RedisLimits|Operations|Readiness')
 }
 
 wait_for_port() {  # host port seconds

@@ -183,6 +183,9 @@ std::string Metrics::render() const {
                           const auto accepted = s.connections_accepted.load(std::memory_order_relaxed);
                           return accepted >= closed ? accepted - closed : 0;
                       });
+    render_per_worker(out, "giosg_gateway_downstream_connections_parked", "gauge",
+                      "Client connections open and idle past one second, held without a session, by worker.",
+                      [](const MetricsShard& s) { return s.connections_parked.load(std::memory_order_relaxed); });
     render_per_worker(out, "giosg_gateway_downstream_connections_refused_total", "counter",
                       "Client connections closed at accept, unserved: the worker was draining or held its "
                       "maximum of open connections.",

@@ -61,6 +61,7 @@ public:
     // Client connections of this shard's worker (written only by it). Open = accepted - closed.
     std::atomic<std::uint64_t> connections_accepted{0};  // sessions started
     std::atomic<std::uint64_t> connections_closed{0};    // sessions ended
+    std::atomic<std::uint64_t> connections_parked{0};    // open, idle, held without a session (gauge)
     std::atomic<std::uint64_t> connections_refused{0};   // closed at accept: draining or at the cap
     std::atomic<std::uint64_t> tls_handshake_failures{0};  // TLS handshakes failed or timed out
     std::atomic<std::uint64_t> dropped_headers{0};       // request fields with '_' in the name, not forwarded

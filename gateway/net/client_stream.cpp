@@ -48,6 +48,11 @@ asio::awaitable<void> ClientStream::write(error_code& ec, asio::const_buffer a, 
     ec = deadline_.outcome(e);
 }
 
+tcp::socket ClientStream::release_tcp() noexcept {
+    deadline_.cancel();
+    return std::move(std::get<tcp::socket>(stream_));
+}
+
 tcp::socket* ClientStream::tcp_socket() noexcept {
     if (auto* tls = std::get_if<tls_stream>(&stream_)) return &tls->next_layer();
     return std::get_if<tcp::socket>(&stream_);

@@ -46,6 +46,8 @@ public:
     /// Stops sending (a FIN), still reading: the lingering close.
     void shutdown_send() noexcept;
     void close() noexcept;
+    /// Plain TCP only, nothing pending: the socket, moved out (the stream is left closed).
+    [[nodiscard]] tcp::socket release_tcp() noexcept;
 
     [[nodiscard]] int native_handle() noexcept;
     /// The TCP socket, or null on a unix socket.

@@ -15,6 +15,10 @@ namespace {
 constexpr std::size_t kFirstReadBytes = 2048;
 constexpr std::size_t kMoreHeadBytes = 8192;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// A kept-alive plain TCP connection waits this long for its next request with its session in
+// place (no cost under load); then it is parked without one for the rest of idle_timeout
+// (server/parked.hpp), which costs a few allocations when it speaks again.
+constexpr std::chrono::milliseconds kParkAfter{1000};
 }  // namespace
 
 // Reads until a complete head is buffered. Every head gets `header_timeout` from its first
@@ -27,13 +31,23 @@ asio::awaitable<Session::HeadOutcome> Session::read_request_head(Exchange& ex, b
     if (buffer_.empty()) {
         idle_ = true;
         if (worker_.draining) co_return HeadOutcome::idle_closed;
-        const auto& waiting = worker_.snapshot->config->limits;
-        client_.expires_after(first_request ? waiting.header_timeout : waiting.idle_timeout);
+        // Copied: a reload during the wait may free the snapshot these come from.
+        const auto idle_timeout = worker_.snapshot->config->limits.idle_timeout;
+        const auto header_timeout = worker_.snapshot->config->limits.header_timeout;
+        const bool may_park = !first_request && !tls_ && client_.tcp_socket() != nullptr && idle_timeout > kParkAfter;
+        client_.expires_after(first_request ? header_timeout : may_park ? kParkAfter : idle_timeout);
         error_code ec;
         const auto n = co_await client_.read_some(buffer_.prepare(kFirstReadBytes), ec);
         buffer_.commit(n);
         idle_ = false;
-        if (n == 0) co_return HeadOutcome::idle_closed;  // closed, reset, idle timeout or draining
+        if (n == 0) {
+            if (may_park && ec == boost::beast::error::timeout && !closed_ && !worker_.draining) {
+                // It has idled kParkAfter of its idle_timeout already (no clock read per request).
+                idle_until_ = std::chrono::steady_clock::now() + (idle_timeout - kParkAfter);
+                co_return HeadOutcome::park;
+            }
+            co_return HeadOutcome::idle_closed;  // closed, reset, idle timeout or draining
+        }
     }
     idle_ = false;
     ex.snapshot = worker_.snapshot;

@@ -43,24 +43,16 @@ asio::awaitable<void> accept_loop(Worker& worker) {
             worker.metrics.connections_refused.fetch_add(1, std::memory_order_relaxed);
             continue;  // the socket closes as it goes out of scope
         }
-        if (worker.sessions.size() >= kMaxConnectionsPerWorker) {
+        if (worker.open_connections() >= kMaxConnectionsPerWorker) {
             // Bounded: past the cap a new connection is closed at once rather than starving the rest.
-            spdlog::warn("worker {}: {} connections open, refusing a new one", worker.index, worker.sessions.size());
+            spdlog::warn("worker {}: {} connections open, refusing a new one", worker.index, worker.open_connections());
             worker.metrics.connections_refused.fetch_add(1, std::memory_order_relaxed);
             error_code ignored;
             socket.close(ignored);
             continue;
         }
         // With `tls`, the newest context (a reload may have re-read its files); the session keeps it.
-        auto session = run_session(worker, std::move(socket), worker.snapshot->listener_tls);
-        asio::co_spawn(worker.ioc, std::move(session), [](std::exception_ptr ep) {
-            if (!ep) return;
-            try {
-                std::rethrow_exception(ep);
-            } catch (const std::exception& e) {
-                spdlog::error("session ended by an exception: {}", e.what());
-            }
-        });
+        spawn_session(worker, run_session(worker, std::move(socket), worker.snapshot->listener_tls));
     }
 }
 
@@ -75,18 +67,11 @@ asio::awaitable<void> unix_accept_loop(Worker& worker) {
             co_await backoff.after_error(ec);
             continue;
         }
-        if (worker.draining || worker.sessions.size() >= kMaxConnectionsPerWorker) {
+        if (worker.draining || worker.open_connections() >= kMaxConnectionsPerWorker) {
             worker.metrics.connections_refused.fetch_add(1, std::memory_order_relaxed);
             continue;  // the socket closes as it goes out of scope
         }
-        asio::co_spawn(worker.ioc, run_session(worker, std::move(socket)), [](std::exception_ptr ep) {
-            if (!ep) return;
-            try {
-                std::rethrow_exception(ep);
-            } catch (const std::exception& e) {
-                spdlog::error("session ended by an exception: {}", e.what());
-            }
-        });
+        spawn_session(worker, run_session(worker, std::move(socket)));
     }
 }
 
@@ -178,6 +163,7 @@ void Server::stop(std::chrono::milliseconds drain) {
             // Copy: closing a session can end it, which erases it from the set.
             std::vector<Session*> sessions(w->sessions.begin(), w->sessions.end());
             for (auto* s : sessions) (s->close_if_idle() ? idle_closed : in_flight).fetch_add(1);
+            idle_closed.fetch_add(w->parked.close_all());
             // Also the connections that requests in flight release from now on: a pooled one
             // keeps a timer that would hold the worker until the drain period ends.
             w->pool.close_idle();

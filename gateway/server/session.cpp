@@ -1,5 +1,6 @@
 #include "server/session.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/format.hpp"
@@ -49,9 +50,14 @@ Session::Session(Worker& worker, net::unix_socket socket)
     worker_.metrics.connections_accepted.fetch_add(1, std::memory_order_relaxed);
 }
 
+Session::Session(Worker& worker, tcp::socket socket, std::string remote)
+    : worker_(worker), client_(std::move(socket)), remote_(std::move(remote)), audit_wait_(worker.ioc) {
+    worker_.sessions.insert(this);
+}
+
 Session::~Session() {
     worker_.sessions.erase(this);
-    worker_.metrics.connections_closed.fetch_add(1, std::memory_order_relaxed);
+    if (!parked_) worker_.metrics.connections_closed.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool Session::close_if_idle() noexcept {
@@ -76,6 +82,22 @@ asio::awaitable<void> run_session(Worker& worker, tcp::socket socket, std::share
 asio::awaitable<void> run_session(Worker& worker, net::unix_socket socket) {
     Session session(worker, std::move(socket));
     co_await session.run();
+}
+
+asio::awaitable<void> resume_session(Worker& worker, tcp::socket socket, std::string remote) {
+    Session session(worker, std::move(socket), std::move(remote));
+    co_await session.run();
+}
+
+void spawn_session(Worker& worker, asio::awaitable<void> session) {
+    asio::co_spawn(worker.ioc, std::move(session), [](std::exception_ptr ep) {
+        if (!ep) return;
+        try {
+            std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+            spdlog::error("session ended by an exception: {}", e.what());
+        }
+    });
 }
 
 // A failed or slow handshake costs the worker nothing past tls.handshake_timeout_ms: the
@@ -103,6 +125,13 @@ asio::awaitable<void> Session::run() {
         ex.reset();
         const auto outcome = co_await read_request_head(ex, first);
         first = false;
+        if (outcome == HeadOutcome::park) {
+            // Nothing of this session is needed while the connection idles: its frames and
+            // buffers go, the socket waits among the worker's parked connections.
+            parked_ = true;
+            worker_.parked.park(client_.release_tcp(), std::move(remote_), idle_until_);
+            co_return;
+        }
         if (outcome == HeadOutcome::idle_closed) break;
         bool keep = false;
         if (!co_await reserve_audit_room(ex)) {

@@ -29,6 +29,9 @@ public:
     Session(Worker& worker, tcp::socket socket, std::shared_ptr<asio::ssl::context> tls);
     /// A unix socket connection: the peer's uid (SO_PEERCRED) is what the connection proves.
     Session(Worker& worker, net::unix_socket socket);
+    /// A parked plain TCP connection that turned readable (server/parked.hpp): counted as accepted
+    /// already, options set already.
+    Session(Worker& worker, tcp::socket socket, std::string remote);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -49,7 +52,9 @@ private:
     asio::awaitable<bool> handle(Exchange& ex);
 
     // read (read_stage.cpp)
-    enum class HeadOutcome : std::uint8_t { ok, idle_closed, error };
+    /// park: idle for kParkAfter with nothing buffered; the connection goes to the worker's
+    /// parked connections and this session ends.
+    enum class HeadOutcome : std::uint8_t { ok, idle_closed, error, park };
     asio::awaitable<HeadOutcome> read_request_head(Exchange& ex, bool first_request);
     asio::awaitable<bool> read_request_body(Exchange& ex);
     asio::awaitable<void> linger_close();
@@ -97,6 +102,8 @@ private:
     bool closed_ = false;
     bool pipelining_ = false;                   // a request came before the previous one was answered
     bool linger_ = false;                       // closing after an error: drain before close
+    bool parked_ = false;                       // the socket went on to the parked connections
+    std::chrono::steady_clock::time_point idle_until_;  // with a park: the end of idle_timeout
     upstream::Connection* upstream_ = nullptr;  // the upstream exchange in flight, if any
     asio::steady_timer audit_wait_;             // commit_audit's wait; cancelled to wake it
     http::RequestHead head_;
@@ -109,6 +116,10 @@ private:
 };
 
 asio::awaitable<void> run_session(Worker& worker, tcp::socket socket, std::shared_ptr<asio::ssl::context> tls);
+/// A parked connection's next request (server/parked.hpp).
+asio::awaitable<void> resume_session(Worker& worker, tcp::socket socket, std::string remote);
+/// Starts a session coroutine on the worker; an exception that ends one is logged, not rethrown.
+void spawn_session(Worker& worker, asio::awaitable<void> session);
 asio::awaitable<void> run_session(Worker& worker, net::unix_socket socket);
 
 }  // namespace giosg::server

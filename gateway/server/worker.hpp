@@ -18,6 +18,7 @@
 #include "http/request_id.hpp"
 #include "identity/jwt_cache.hpp"
 #include "limits/redis_store.hpp"
+#include "server/parked.hpp"
 #include "server/snapshot.hpp"
 #include "upstream/connection.hpp"
 
@@ -71,7 +72,10 @@ struct Worker {
     std::shared_ptr<const limits::RedisCallTable> rate_calls;
     const limits::LocalLimits* rate_calls_of = nullptr;
     std::vector<asio::steady_timer*> audit_room_waiters;  // sessions waiting for audit queue room
+    ParkedConnections parked{*this};            // idle keep-alive connections without a session
     bool draining = false;
+
+    [[nodiscard]] std::size_t open_connections() const noexcept { return sessions.size() + parked.size(); }
 };
 
 }  // namespace giosg::server
