@@ -5,6 +5,8 @@
   report.py idle ROWS_CSV META_FILE OUT_PREFIX   -> OUT_PREFIX-idle.md, OUT_PREFIX-idle.csv
   report.py scaling RUN_DIR META_FILE OUT_PREFIX  -> OUT_PREFIX-scaling.md, OUT_PREFIX-scaling.csv
       (RUN_DIR holds one folder per worker count, w<N>/, each with one load run's results)
+  report.py chart RESULTS_CSV OUT_SVG            -> a chart of a load table (OUT_PREFIX.csv):
+      req/s and p99 per target, grouped by connection count, one row per mix (`load` draws it too)
 
 Every figure of the load table is the median over the repetitions of that cell, each metric taken
 on its own (the median p99 is the median of the runs' p99s). The ratio is the target's median
@@ -12,6 +14,7 @@ req/s divided by nginx's median req/s for the same connections and mix.
 """
 import csv
 import glob
+import html
 import os
 import re
 import statistics
@@ -118,6 +121,9 @@ def load(runs_csv, meta_path, prefix):
                         f"{o['ratio_lean']:.3f}" if o["ratio_lean"] is not None else "",
                         f"{o['cpu_us']:.2f}" if o["cpu_us"] is not None else "",
                         f"{o['non2xx_pct']:.2f}", o["errors"], o["runs"]])
+    chart(prefix + ".csv", prefix + ".svg")
+    with open(prefix + ".md", "a", encoding="utf-8") as f:
+        f.write(f"\n![req/s and p99 per target]({os.path.basename(prefix)}.svg)\n")
     print(md)
 
 
@@ -245,8 +251,79 @@ def scaling(run_dir, meta_path, prefix):
     print(md)
 
 
+# The chart is SVG written here rather than a PNG from matplotlib: Debian 12's python3-matplotlib
+# depends (fonttools -> scipy -> pythran) on libboost-dev 1.74, which conflicts with the
+# libboost1.81-dev the gateway builds with.
+PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c",
+           "#ccb974", "#64b5cd"]
+
+
+def chart(results_csv, out_svg):
+    with open(results_csv, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["target"] != "direct"]
+    if not rows:
+        return
+    order = lambda t: TARGET_ORDER.index(t) if t in TARGET_ORDER else 99
+    targets = sorted({r["target"] for r in rows}, key=order)
+    mixes = sorted({r["mix"] for r in rows}, key=lambda m: MIX_ORDER.index(m) if m in MIX_ORDER else 99)
+    conns = sorted({int(r["conns"]) for r in rows})
+    cell = {(r["target"], int(r["conns"]), r["mix"]): r for r in rows}
+    panels = [("req/s", "rps_median", 1.0), ("p99 ms", "p99_ms", 1.0)]
+    pw, ph, pad, top = 460, 240, 60, 40
+    width = pad + len(panels) * (pw + pad)
+    height = top + len(mixes) * (ph + 70) + 30 + 18 * ((len(targets) + 3) // 4)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="11">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{pad}" y="22" font-size="14">giosg-gateway and its peers: '
+           f'{html.escape(os.path.basename(results_csv))}</text>']
+    for mi, mix in enumerate(mixes):
+        y0 = top + mi * (ph + 70)
+        for pi, (label, key, _) in enumerate(panels):
+            x0 = pad + pi * (pw + pad)
+            values = [float(cell[(t, c, mix)][key]) for t in targets for c in conns
+                      if (t, c, mix) in cell and cell[(t, c, mix)][key]]
+            vmax = max(values) if values else 1.0
+            out.append(f'<text x="{x0}" y="{y0 + 14}" font-size="12">{html.escape(label)}, {html.escape(mix)}</text>')
+            base = y0 + 20 + ph
+            out.append(f'<line x1="{x0}" y1="{base}" x2="{x0 + pw}" y2="{base}" stroke="black"/>')
+            for frac in (0.5, 1.0):
+                y = base - frac * (ph - 10)
+                out.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + pw}" y2="{y:.1f}" stroke="#ddd"/>')
+                out.append(f'<text x="{x0 - 4}" y="{y + 4:.1f}" text-anchor="end">{vmax * frac:,.0f}</text>'
+                           if vmax * frac >= 100 else
+                           f'<text x="{x0 - 4}" y="{y + 4:.1f}" text-anchor="end">{vmax * frac:.1f}</text>')
+            group = pw / len(conns)
+            bar = (group - 12) / len(targets)
+            for ci, c in enumerate(conns):
+                gx = x0 + ci * group + 6
+                out.append(f'<text x="{gx + (group - 12) / 2:.1f}" y="{base + 14}" text-anchor="middle">'
+                           f'{c} conns</text>')
+                for ti, t in enumerate(targets):
+                    r = cell.get((t, c, mix))
+                    if r is None or not r[key]:
+                        continue
+                    v = float(r[key])
+                    h = (ph - 10) * v / vmax if vmax else 0
+                    out.append(f'<rect x="{gx + ti * bar:.1f}" y="{base - h:.1f}" width="{max(bar - 1, 1):.1f}" '
+                               f'height="{h:.1f}" fill="{PALETTE[ti % len(PALETTE)]}">'
+                               f'<title>{html.escape(t)} {c} conns {html.escape(mix)}: {v:g}</title></rect>')
+    ly = top + len(mixes) * (ph + 70)
+    for ti, t in enumerate(targets):
+        lx = pad + (ti % 4) * 170
+        y = ly + (ti // 4) * 18
+        out.append(f'<rect x="{lx}" y="{y - 10}" width="12" height="12" fill="{PALETTE[ti % len(PALETTE)]}"/>')
+        out.append(f'<text x="{lx + 16}" y="{y}">{html.escape(t)}</text>')
+    out.append("</svg>")
+    with open(out_svg, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def main():
-    modes = {"load": load, "idle": idle, "scaling": scaling}
+    modes = {"load": load, "idle": idle, "scaling": scaling, "chart": chart}
+    if sys.argv[1:2] == ["chart"] and len(sys.argv) == 4:
+        chart(sys.argv[2], sys.argv[3])
+        return 0
     if len(sys.argv) != 5 or sys.argv[1] not in modes:
         print(__doc__, file=sys.stderr)
         return 2

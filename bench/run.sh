@@ -602,7 +602,7 @@ load_mode() {
     machine_meta "$WORK/meta.txt"
     cp "$runs" "$prefix-runs.csv"
     python3 "$BENCH/report.py" load "$runs" "$WORK/meta.txt" "$prefix"
-    log "written: $prefix.md, $prefix.csv, $prefix-runs.csv"
+    log "written: $prefix.md, $prefix.csv, $prefix.svg, $prefix-runs.csv"
 }
 
 idle_mode() {
