@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "audit/record.hpp"
@@ -11,6 +12,8 @@
 namespace giosg::cli {
 
 namespace {
+
+constexpr std::string_view kTlsOnOff = "tls (on or off)";
 
 std::string_view trigger_name(ReloadTrigger trigger) {
     switch (trigger) {
@@ -50,7 +53,7 @@ std::vector<std::string> keep_restart_settings(const Config& running, Config& ne
              next.listen_tcp = running.listen_tcp;
              next.listen_unix = running.listen_unix;
          });
-    keep(running.tls.has_value() == next.tls.has_value(), "tls (on or off)", [&] { next.tls = running.tls; });
+    keep(running.tls.has_value() == next.tls.has_value(), kTlsOnOff, [&] { next.tls = running.tls; });
     // Each worker's Redis connection is made at start (docs/reference.md §8).
     const auto& rr = running.rate_limits;
     auto& nr = next.rate_limits;
@@ -133,8 +136,10 @@ const Secret* LiveConfig::credential(const std::string& name) const {
 std::shared_ptr<const Snapshot> LiveConfig::build(std::shared_ptr<const Config> config,
                                                   const CredentialSet& credentials,
                                                   std::shared_ptr<const PolicyTable> policy,
-                                                  std::string policy_origin) {
-    auto made = make_snapshot(std::move(config), credentials, std::move(policy), std::move(policy_origin));
+                                                  std::string policy_origin,
+                                                  std::shared_ptr<boost::asio::ssl::context> listener_tls) {
+    auto made = make_snapshot(std::move(config), credentials, std::move(policy), std::move(policy_origin),
+                              std::move(listener_tls));
     auto snapshot = std::make_shared<Snapshot>(*made);
     snapshot->metric_slots.clear();
     for (const auto& client : snapshot->config->clients) snapshot->metric_slots.push_back(metrics_.client_slot(client.name));
@@ -191,7 +196,11 @@ AdminReloadResult LiveConfig::reload(ReloadTrigger trigger) {
         auto config = std::make_shared<Config>(*loaded->config);
         const auto kept = keep_restart_settings(running, *config);
         try {
-            next = build(config, loaded->credentials, loaded->policy.table, loaded->policy.origin);
+            // TLS switched on or off is kept: then so is the running context, whose files the
+            // new config may no longer name or the operator may have removed.
+            const bool keep_tls = std::find(kept.begin(), kept.end(), kTlsOnOff) != kept.end();
+            next = build(config, loaded->credentials, loaded->policy.table, loaded->policy.origin,
+                         keep_tls ? current_->listener_tls : nullptr);
         } catch (const std::exception& e) {
             result.errors.emplace_back(e.what());
         }
@@ -268,7 +277,7 @@ void LiveConfig::check_token_files() {
     }
     if (changed.empty()) return;
     try {
-        auto snapshot = build(current_->config, next, current_->policy, current_->policy_origin);
+        auto snapshot = build(current_->config, next, current_->policy, current_->policy_origin, current_->listener_tls);
         credentials_ = std::move(next);
         publish(std::move(snapshot));
     } catch (const std::exception& e) {

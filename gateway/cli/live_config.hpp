@@ -57,8 +57,10 @@ public:
 private:
     void publish(std::shared_ptr<const Snapshot> snapshot);
     /// The snapshot for `config` and `credentials`, its metric slots filled.
+    /// `listener_tls`: the running TLS context to keep; null: made from the config's files.
     std::shared_ptr<const Snapshot> build(std::shared_ptr<const Config> config, const CredentialSet& credentials,
-                                          std::shared_ptr<const PolicyTable> policy, std::string policy_origin);
+                                          std::shared_ptr<const PolicyTable> policy, std::string policy_origin,
+                                          std::shared_ptr<boost::asio::ssl::context> listener_tls = nullptr);
     /// The audit record {"kind": "reload"}; `config_sha256` of the file read (empty: unreadable).
     void audit_reload(bool ok, ReloadTrigger trigger, std::string_view config_sha256);
     /// What the config sets outside the snapshot: readiness inputs, the admin token, logging.

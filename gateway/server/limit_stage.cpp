@@ -40,10 +40,10 @@ asio::awaitable<limits::LimitVerdict> Session::limit_request(Exchange& ex) {
 asio::awaitable<limits::LimitVerdict> Session::shared_rates(Exchange& ex) {
     limits::LocalLimits& state = *ex.snapshot->limits;
     const std::size_t client = ex.identity.client_index;
-    if (worker_.rate_calls_of != &state) {
+    if (worker_.rate_calls_of.get() != &state) {
         worker_.rate_calls = std::make_shared<const limits::RedisCallTable>(
             limits::make_redis_rate_calls(*ex.snapshot->config, state));
-        worker_.rate_calls_of = &state;
+        worker_.rate_calls_of = ex.snapshot->limits;
     }
     const auto table = worker_.rate_calls;
     const limits::RedisRateCall& call = (*table)[client];

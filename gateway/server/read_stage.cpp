@@ -34,7 +34,9 @@ asio::awaitable<Session::HeadOutcome> Session::read_request_head(Exchange& ex, b
         // Copied: a reload during the wait may free the snapshot these come from.
         const auto idle_timeout = worker_.snapshot->config->limits.idle_timeout;
         const auto header_timeout = worker_.snapshot->config->limits.header_timeout;
-        const bool may_park = !first_request && !tls_ && client_.tcp_socket() != nullptr && idle_timeout > kParkAfter;
+        // A connection that pipelined keeps its session: that is remembered there (relay stage).
+        const bool may_park = !first_request && !tls_ && !pipelining_ && client_.tcp_socket() != nullptr &&
+                              idle_timeout > kParkAfter;
         client_.expires_after(first_request ? header_timeout : may_park ? kParkAfter : idle_timeout);
         error_code ec;
         const auto n = co_await client_.read_some(buffer_.prepare(kFirstReadBytes), ec);

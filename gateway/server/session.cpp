@@ -103,8 +103,8 @@ void spawn_session(Worker& worker, asio::awaitable<void> session) {
 // A failed or slow handshake costs the worker nothing past tls.handshake_timeout_ms: the
 // connection is closed unanswered and counted (giosg_gateway_tls_handshake_failures_total).
 asio::awaitable<bool> Session::handshake() {
-    const auto& tls = worker_.snapshot->config->tls;
-    client_.expires_after(tls ? tls->handshake_timeout : worker_.snapshot->config->limits.header_timeout);
+    const auto& config = *worker_.snapshot->config;  // not used past the co_await below
+    client_.expires_after(config.tls ? config.tls->handshake_timeout : config.limits.header_timeout);
     if (const auto ec = co_await client_.handshake()) {
         worker_.metrics.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
         spdlog::debug("TLS handshake with {} failed: {}", remote_, ec.message());
@@ -128,8 +128,8 @@ asio::awaitable<void> Session::run() {
         if (outcome == HeadOutcome::park) {
             // Nothing of this session is needed while the connection idles: its frames and
             // buffers go, the socket waits among the worker's parked connections.
-            parked_ = true;
             worker_.parked.park(client_.release_tcp(), std::move(remote_), idle_until_);
+            parked_ = true;  // after: if parking threw, the socket is gone and this session counts it closed
             co_return;
         }
         if (outcome == HeadOutcome::idle_closed) break;

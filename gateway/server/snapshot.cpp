@@ -9,7 +9,8 @@
 namespace giosg {
 
 std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config, const CredentialSet& credentials,
-                                              std::shared_ptr<const PolicyTable> policy, std::string policy_origin) {
+                                              std::shared_ptr<const PolicyTable> policy, std::string policy_origin,
+                                              std::shared_ptr<boost::asio::ssl::context> listener_tls) {
     auto snapshot = std::make_shared<Snapshot>();
     std::shared_ptr<const JwtVerifier> jwt;
     if (config->jwt) {
@@ -31,7 +32,8 @@ std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> conf
     if (auto origin = relay::parse_origin(config->upstream.url.origin)) snapshot->upstream_origin = std::move(*origin);
     if (config->public_url) snapshot->public_origin = relay::PublicOrigin::from_public_url(*config->public_url);
     snapshot->limits = std::make_shared<limits::LocalLimits>(*config);
-    if (config->tls) snapshot->listener_tls = net::make_tls_server_context(*config->tls);
+    if (listener_tls) snapshot->listener_tls = std::move(listener_tls);
+    else if (config->tls) snapshot->listener_tls = net::make_tls_server_context(*config->tls);
     snapshot->config = std::move(config);
     snapshot->policy = std::move(policy);
     snapshot->policy_origin = std::move(policy_origin);

@@ -46,10 +46,12 @@ struct Snapshot {
 };
 
 /// Builds a snapshot; every client's credential must be present in `credentials`
-/// (load_credentials has checked that). Loads the `tls` files; throws naming the setting when one
-/// cannot be used.
+/// (load_credentials has checked that). Loads the `tls` files unless `listener_tls` is given (a
+/// rebuild that keeps the running context: a rotated token is no reason to re-read them); throws
+/// naming the setting when one cannot be used.
 std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config, const CredentialSet& credentials,
-                                              std::shared_ptr<const PolicyTable> policy, std::string policy_origin);
+                                              std::shared_ptr<const PolicyTable> policy, std::string policy_origin,
+                                              std::shared_ptr<boost::asio::ssl::context> listener_tls = nullptr);
 
 /// The same snapshot with another policy table (a refresh).
 std::shared_ptr<const Snapshot> with_policy(const Snapshot& base, std::shared_ptr<const PolicyTable> policy,

@@ -70,7 +70,8 @@ struct Worker {
     // state they were built for (rebuilt when a new snapshot brings new limits).
     std::unique_ptr<limits::RedisStore> rate_store;
     std::shared_ptr<const limits::RedisCallTable> rate_calls;
-    const limits::LocalLimits* rate_calls_of = nullptr;
+    // Held, not a raw pointer: a freed state's address could come back with another snapshot.
+    std::shared_ptr<const limits::LocalLimits> rate_calls_of;
     std::vector<asio::steady_timer*> audit_room_waiters;  // sessions waiting for audit queue room
     ParkedConnections parked{*this};            // idle keep-alive connections without a session
     bool draining = false;

@@ -295,87 +295,6 @@ TEST_F(Operations, ReloadUnderLoadLosesNoRequestAndNoConnection) {
     EXPECT_EQ(reload_records(dir_ / "audit.jsonl").size(), reloads);
 }
 
-// Certificate renewal as cert-manager does it: new files under the same names, then a reload.
-TEST_F(Operations, ReloadReReadsTheTlsCertificateKeyAndClientCasForNewConnections) {
-    const TestCa server_ca(dir_, "server-ca");
-    const TestCa old_clients_ca(dir_, "clients-2026");
-    const TestCa new_clients_ca(dir_, "clients-2027");
-    const auto server_cert = [&](const std::string& cn) {
-        CertSpec spec;
-        spec.common_name = cn;
-        spec.san = {"DNS:localhost", "IP:127.0.0.1"};
-        spec.server = true;
-        return server_ca.issue(cn, spec);
-    };
-    const auto install = [&](const TestCert& cert) {
-        fs::copy_file(cert.cert_file(), dir_ / "gw.pem", fs::copy_options::overwrite_existing);
-        fs::copy_file(cert.key_file(), dir_ / "gw.key", fs::copy_options::overwrite_existing);
-    };
-    CertSpec billing_spec;
-    billing_spec.common_name = "billing.svc";
-    const TestCert billing_cert = new_clients_ca.issue("billing-svc", billing_spec);
-    install(server_cert("gateway-2026"));
-    fs::copy_file(old_clients_ca.ca_file(), dir_ / "client-ca.pem");
-    write_config(client_json("billing", kBillingKey) +
-                     ", \"certified\": {\"mtls\": {\"subject_cn\": \"billing.svc\"}, \"credential\": \"acme\", "
-                     "\"scopes\": [\"reports\"], \"organizations\": [\"" + kOrg + "\"]}",
-                 "  \"tls\": {\"cert_file\": \"gw.pem\", \"key_file\": \"gw.key\", \"client_ca_file\": \"client-ca.pem\"},\n");
-    start();
-    TlsClientOptions trusting;
-    trusting.ca_file = server_ca.ca_file();
-    TlsClientOptions certified = trusting;
-    certified.cert_file = billing_cert.cert_file();
-    certified.key_file = billing_cert.key_file();
-
-    TlsConnection kept(port_, trusting);
-    ASSERT_FALSE(kept.handshake());
-    EXPECT_EQ(kept.peer_common_name(), "gateway-2026");
-    ASSERT_TRUE(kept.send(get_request(kBillingKey, "tls-before")));
-    const auto before = kept.read_response();
-    ASSERT_TRUE(before);
-    EXPECT_EQ(before->status, 200);
-    // Its CA is not trusted yet: the handshake ends (with TLS 1.3 as an alert after it).
-    EXPECT_FALSE(tls_request(port_, certified, "GET", kOwnedChats));
-
-    install(server_cert("gateway-2027"));
-    fs::copy_file(new_clients_ca.ca_file(), dir_ / "client-ca.pem", fs::copy_options::overwrite_existing);
-    const auto reloaded = admin_request("POST", "/reload");
-    ASSERT_EQ(reloaded.status, 200) << reloaded.body;
-    EXPECT_EQ(reloaded.body.find("tls"), std::string::npos) << "nothing of tls is kept: " << reloaded.body;
-
-    TlsConnection renewed(port_, trusting);
-    ASSERT_FALSE(renewed.handshake());
-    EXPECT_EQ(renewed.peer_common_name(), "gateway-2027");
-    ASSERT_TRUE(renewed.send(get_request(kBillingKey, "tls-after")));
-    const auto after = renewed.read_response();
-    ASSERT_TRUE(after);
-    EXPECT_EQ(after->status, 200);
-    const auto by_certificate = tls_request(port_, certified, "GET", kOwnedChats, {{"X-Request-Id", "tls-mtls"}});
-    ASSERT_TRUE(by_certificate) << "the new client CA is not in force";
-    EXPECT_EQ(by_certificate->status, 200) << by_certificate->body;
-    // The connection made before the reload goes on with what it was handshaken with.
-    ASSERT_TRUE(kept.send(get_request(kBillingKey, "tls-kept")));
-    const auto kept_after = kept.read_response();
-    ASSERT_TRUE(kept_after) << "the reload closed a kept-alive TLS connection";
-    EXPECT_EQ(kept_after->status, 200);
-
-    // A key that does not load changes nothing: 422 naming the setting, the renewed one still served.
-    write_text(dir_ / "gw.key", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
-    const auto broken = admin_request("POST", "/reload");
-    EXPECT_EQ(broken.status, 422);
-    EXPECT_NE(broken.body.find("/tls/key_file"), std::string::npos) << broken.body;
-    TlsConnection still(port_, trusting);
-    ASSERT_FALSE(still.handshake());
-    EXPECT_EQ(still.peer_common_name(), "gateway-2027");
-
-    ASSERT_EQ(serve_->signal_and_wait(SIGTERM, 5s), std::optional<int>(0)) << serve_->stderr_text();
-    bool mtls_recorded = false;
-    for (const auto& r : audit_objects(dir_ / "audit.jsonl"))
-        if (!r.contains("kind") && r.at("request_id") == "tls-mtls")
-            mtls_recorded = r.at("client") == "certified" && r.at("identity") == "mtls";
-    EXPECT_TRUE(mtls_recorded) << read_text(dir_ / "audit.jsonl");
-}
-
 // --- token files ---------------------------------------------------------------------------------
 
 /// The Authorization the mock received with the last request for `id`.
@@ -470,6 +389,115 @@ TEST_F(Operations, FifoConfigAndTokenFileAreReadOnceAndNeverBlockTheSignals) {
     EXPECT_LT(std::chrono::steady_clock::now() - signalled, 2s);
     // A check stuck opening the FIFO would have been cut by the signal (EINTR) and said so.
     EXPECT_EQ(serve_->stderr_text().find("token_file:"), std::string::npos) << serve_->stderr_text();
+}
+
+// Certificate renewal as cert-manager does it: new files under the same names, then a reload.
+TEST_F(Operations, ReloadReReadsTheTlsCertificateKeyAndClientCasForNewConnections) {
+    const TestCa server_ca(dir_, "server-ca");
+    const TestCa old_clients_ca(dir_, "clients-2026");
+    const TestCa new_clients_ca(dir_, "clients-2027");
+    const auto server_cert = [&](const std::string& cn) {
+        CertSpec spec;
+        spec.common_name = cn;
+        spec.san = {"DNS:localhost", "IP:127.0.0.1"};
+        spec.server = true;
+        return server_ca.issue(cn, spec);
+    };
+    const auto install = [&](const TestCert& cert) {
+        fs::copy_file(cert.cert_file(), dir_ / "gw.pem", fs::copy_options::overwrite_existing);
+        fs::copy_file(cert.key_file(), dir_ / "gw.key", fs::copy_options::overwrite_existing);
+    };
+    CertSpec billing_spec;
+    billing_spec.common_name = "billing.svc";
+    const TestCert billing_cert = new_clients_ca.issue("billing-svc", billing_spec);
+    install(server_cert("gateway-2026"));
+    fs::copy_file(old_clients_ca.ca_file(), dir_ / "client-ca.pem");
+    write_config(client_json("billing", kBillingKey) +
+                     ", \"certified\": {\"mtls\": {\"subject_cn\": \"billing.svc\"}, \"credential\": \"acme\", "
+                     "\"scopes\": [\"reports\"], \"organizations\": [\"" + kOrg + "\"]}",
+                 "  \"tls\": {\"cert_file\": \"gw.pem\", \"key_file\": \"gw.key\", \"client_ca_file\": \"client-ca.pem\"},\n");
+    start();
+    TlsClientOptions trusting;
+    trusting.ca_file = server_ca.ca_file();
+    TlsClientOptions certified = trusting;
+    certified.cert_file = billing_cert.cert_file();
+    certified.key_file = billing_cert.key_file();
+
+    TlsConnection kept(port_, trusting);
+    ASSERT_FALSE(kept.handshake());
+    EXPECT_EQ(kept.peer_common_name(), "gateway-2026");
+    ASSERT_TRUE(kept.send(get_request(kBillingKey, "tls-before")));
+    const auto before = kept.read_response();
+    ASSERT_TRUE(before);
+    EXPECT_EQ(before->status, 200);
+    // Its CA is not trusted yet: the handshake ends (with TLS 1.3 as an alert after it).
+    EXPECT_FALSE(tls_request(port_, certified, "GET", kOwnedChats));
+
+    install(server_cert("gateway-2027"));
+    fs::copy_file(new_clients_ca.ca_file(), dir_ / "client-ca.pem", fs::copy_options::overwrite_existing);
+    const auto reloaded = admin_request("POST", "/reload");
+    ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+    EXPECT_EQ(reloaded.body.find("tls"), std::string::npos) << "nothing of tls is kept: " << reloaded.body;
+
+    TlsConnection renewed(port_, trusting);
+    ASSERT_FALSE(renewed.handshake());
+    EXPECT_EQ(renewed.peer_common_name(), "gateway-2027");
+    ASSERT_TRUE(renewed.send(get_request(kBillingKey, "tls-after")));
+    const auto after = renewed.read_response();
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->status, 200);
+    const auto by_certificate = tls_request(port_, certified, "GET", kOwnedChats, {{"X-Request-Id", "tls-mtls"}});
+    ASSERT_TRUE(by_certificate) << "the new client CA is not in force";
+    EXPECT_EQ(by_certificate->status, 200) << by_certificate->body;
+    // The connection made before the reload goes on with what it was handshaken with.
+    ASSERT_TRUE(kept.send(get_request(kBillingKey, "tls-kept")));
+    const auto kept_after = kept.read_response();
+    ASSERT_TRUE(kept_after) << "the reload closed a kept-alive TLS connection";
+    EXPECT_EQ(kept_after->status, 200);
+
+    // A key that does not load changes nothing: 422 naming the setting, the renewed one still served.
+    write_text(dir_ / "gw.key", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
+    const auto broken = admin_request("POST", "/reload");
+    EXPECT_EQ(broken.status, 422);
+    EXPECT_NE(broken.body.find("/tls/key_file"), std::string::npos) << broken.body;
+    TlsConnection still(port_, trusting);
+    ASSERT_FALSE(still.handshake());
+    EXPECT_EQ(still.peer_common_name(), "gateway-2027");
+
+    // A token rotated while the key file is broken is still applied (a rotated token re-reads no
+    // TLS file), and the served certificate stays the one loaded by the last reload.
+    write_text(dir_ / "giosg.token", std::string(kTokenB) + "\n");
+    std::string seen;
+    for (int n = 0; n < 60 && seen != std::string("Token ") + kTokenB; ++n) {
+        std::this_thread::sleep_for(100ms);
+        const std::string id = "tls-token-" + std::to_string(n);
+        ASSERT_TRUE(renewed.send(get_request(kBillingKey, id)));
+        const auto r = renewed.read_response();
+        ASSERT_TRUE(r);
+        seen = upstream_authorization(*mock_, id);
+    }
+    EXPECT_EQ(seen, std::string("Token ") + kTokenB) << "the rotated token was held back by the TLS files";
+    TlsConnection after_rotation(port_, trusting);
+    ASSERT_FALSE(after_rotation.handshake());
+    EXPECT_EQ(after_rotation.peer_common_name(), "gateway-2027");
+
+    // TLS switched off, its files removed: kept until a restart (a warning), the rest applies.
+    fs::remove(dir_ / "gw.pem");
+    fs::remove(dir_ / "gw.key");
+    write_config(client_json("billing", kBillingKey));
+    const auto off = admin_request("POST", "/reload");
+    EXPECT_EQ(off.status, 200) << off.body;
+    EXPECT_NE(off.body.find("tls (on or off)"), std::string::npos) << off.body;
+    TlsConnection still_tls(port_, trusting);
+    ASSERT_FALSE(still_tls.handshake());
+    EXPECT_EQ(still_tls.peer_common_name(), "gateway-2027");
+
+    ASSERT_EQ(serve_->signal_and_wait(SIGTERM, 5s), std::optional<int>(0)) << serve_->stderr_text();
+    bool mtls_recorded = false;
+    for (const auto& r : audit_objects(dir_ / "audit.jsonl"))
+        if (!r.contains("kind") && r.at("request_id") == "tls-mtls")
+            mtls_recorded = r.at("client") == "certified" && r.at("identity") == "mtls";
+    EXPECT_TRUE(mtls_recorded) << read_text(dir_ / "audit.jsonl");
 }
 
 // --- readiness and drain -------------------------------------------------------------------------

@@ -99,6 +99,20 @@ TEST(ParkedConnections, AShortIdleTimeoutNeverParks) {
     EXPECT_TRUE(wait_for([&] { return closed(h); }, 1u));
 }
 
+TEST(ParkedConnections, AConnectionThatPipelinedKeepsItsSession) {
+    Harness h(idle_for(10000));
+    RawConnection c(h.port());
+    c.send(get_me("pipe-1") + get_me("pipe-2"));
+    ASSERT_TRUE(c.read_response());
+    ASSERT_TRUE(c.read_response());
+    // What the session knows about a pipelining client would be lost with it.
+    EXPECT_FALSE(wait_for([&] { return parked(h); }, 1u, 1500ms));
+    c.send(get_me("pipe-3"));
+    const auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+}
+
 TEST(ParkedConnections, AClientThatLeavesWhileParkedIsCountedClosed) {
     Harness h(idle_for(10000));
     {
