@@ -29,6 +29,14 @@ std::string get_me(const std::string& id) {
            "\r\nAuthorization: Token " + kKeyFull + "\r\n\r\n";
 }
 
+/// One request on `c`, answered 200.
+void expect_served(RawConnection& c, const std::string& id) {
+    c.send(get_me(id));
+    const auto r = c.read_response();
+    ASSERT_TRUE(r) << id << ": no answer";
+    EXPECT_EQ(r->status, 200) << id;
+}
+
 std::uint64_t parked(Harness& h) { return h.metrics().shard(0).connections_parked.load(); }
 std::uint64_t accepted(Harness& h) { return h.metrics().shard(0).connections_accepted.load(); }
 std::uint64_t closed(Harness& h) { return h.metrics().shard(0).connections_closed.load(); }
@@ -47,16 +55,10 @@ bool wait_for(F value, std::uint64_t want, std::chrono::milliseconds timeout = 5
 TEST(ParkedConnections, AnIdleKeptAliveConnectionIsParkedAndServedAgainOnTheSameConnection) {
     Harness h(idle_for(10000));
     RawConnection c(h.port());
-    c.send(get_me("park-1"));
-    const auto first = c.read_response();
-    ASSERT_TRUE(first);
-    EXPECT_EQ(first->status, 200);
+    expect_served(c, "park-1");
     EXPECT_EQ(parked(h), 0u) << "parked at once: it should wait a second with its session first";
     ASSERT_TRUE(wait_for([&] { return parked(h); }, 1u)) << "not parked after idling";
-    c.send(get_me("park-2"));
-    const auto second = c.read_response();
-    ASSERT_TRUE(second) << "the parked connection was not served";
-    EXPECT_EQ(second->status, 200);
+    expect_served(c, "park-2");
     EXPECT_EQ(parked(h), 0u);
     // One connection all along: accepted once, never closed, and both requests audited.
     EXPECT_EQ(accepted(h), 1u);
@@ -68,10 +70,7 @@ TEST(ParkedConnections, AnIdleKeptAliveConnectionIsParkedAndServedAgainOnTheSame
     EXPECT_EQ(records[0].at("remote"), records[1].at("remote")) << "the parked connection lost its address";
     // Parked a second time, and it still works.
     ASSERT_TRUE(wait_for([&] { return parked(h); }, 1u));
-    c.send(get_me("park-3"));
-    const auto third = c.read_response();
-    ASSERT_TRUE(third);
-    EXPECT_EQ(third->status, 200);
+    expect_served(c, "park-3");
 }
 
 TEST(ParkedConnections, AParkedConnectionIsClosedWhenIdleTimeoutEndsCountingFromTheLastResponse) {
@@ -107,10 +106,7 @@ TEST(ParkedConnections, AConnectionThatPipelinedKeepsItsSession) {
     ASSERT_TRUE(c.read_response());
     // What the session knows about a pipelining client would be lost with it.
     EXPECT_FALSE(wait_for([&] { return parked(h); }, 1u, 1500ms));
-    c.send(get_me("pipe-3"));
-    const auto r = c.read_response();
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 200);
+    expect_served(c, "pipe-3");
 }
 
 TEST(ParkedConnections, AClientThatLeavesWhileParkedIsCountedClosed) {
