@@ -376,7 +376,9 @@ start_target() {
             [ "$name" = gateway-jwt ] && { bench_jwt; with_jwt=1; }
             gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC" "$with_tls" "$with_jwt"
             TARGET_LOG="${AUDIT_PATH:-$TARGET_DIR/audit.jsonl}"
-            GIOSG_BENCH_TOKEN=$SERVER_TOKEN ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} "$GW" serve --config "$TARGET_DIR/gateway.json" \
+            # GW_PRELOAD / GW_ALLOC_FILE: the counting allocator of profile mode (empty: none).
+            LD_PRELOAD=${GW_PRELOAD:-} ALLOC_COUNT_FILE=${GW_ALLOC_FILE:-} GIOSG_BENCH_TOKEN=$SERVER_TOKEN \
+                ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} "$GW" serve --config "$TARGET_DIR/gateway.json" \
                 >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
             ;;
         nginx|nginx-tls)
@@ -695,6 +697,24 @@ profile_mode() {
         echo "perf record does not work here; perf profile skipped" >>"$out"
     fi
     stop_target gateway
+    # Heap allocations per request: the gateway again, under bench/alloc_count.c (LD_PRELOAD),
+    # counted over one more wrk run after the warm-up.
+    if cc -O2 -shared -fPIC -o "$WORK/alloc_count.so" "$BENCH/alloc_count.c" 2>"$WORK/alloc_count.err"; then
+        GW_PRELOAD="$WORK/alloc_count.so" GW_ALLOC_FILE="$WORK/alloc.counts" start_target gateway
+        run_wrk "$TARGET_PORT" "$conns" allowed "$WARMUP" "Bearer $KEY" >/dev/null
+        local before after
+        before=$(od -An -w24 -t u8 -N 24 "$WORK/alloc.counts")
+        line=$(run_wrk "$TARGET_PORT" "$conns" allowed "$DURATION" "Bearer $KEY")
+        after=$(od -An -w24 -t u8 -N 24 "$WORK/alloc.counts")
+        n=$(field "$line" requests)
+        { echo; echo "## heap allocations during wrk (bench/alloc_count.c): $n requests ($(field "$line" rps) req/s)"
+          echo "$before $after" | awk -v n="$n" 'n > 0 {
+              printf "allocations %d  (%.2f per request)\nfrees       %d  (%.2f per request)\nbytes       %d  (%.0f per request)\n",
+                     $4 - $1, ($4 - $1) / n, $5 - $2, ($5 - $2) / n, $6 - $3, ($6 - $3) / n }'; } >>"$out"
+        stop_target gateway
+    else
+        echo "no C compiler: allocation count skipped ($(head -1 "$WORK/alloc_count.err"))" >>"$out"
+    fi
     local prefix
     mkdir -p "$RESULTS_DIR"
     prefix="$RESULTS_DIR/$(date -u +%Y-%m-%d-%H%M%S)-$(hostname -s)"
