@@ -357,6 +357,15 @@ probe_gateway_config() {
 }
 
 # start_target NAME -> sets TARGET_PID, TARGET_PORT, TARGET_DIR, TARGET_LOG
+# bench/gen_peers.py's config for the target being started (TARGET_DIR, TARGET_PORT, TARGET_LOG);
+# each peer takes the arguments it needs of these.
+peer_config() {  # peer_config WHICH [MORE ARGS]
+    python3 "$BENCH/gen_peers.py" "$@" --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
+        --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
+        --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" \
+        --upstream-idle "$UPSTREAM_IDLE" >/dev/null
+}
+
 start_target() {
     local name=$1
     TARGET_DIR="$WORK/$name-$RANDOM$RANDOM"
@@ -381,45 +390,20 @@ start_target() {
                 ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} "$GW" serve --config "$TARGET_DIR/gateway.json" \
                 >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
             ;;
-        nginx|nginx-tls)
+        nginx|nginx-tls|nginx-lean)
             TARGET_PORT=$(free_port)
             TARGET_LOG="$TARGET_DIR/access.jsonl"
-            local tls_args=()
+            local which=nginx tls_args=()
+            [ "$name" = nginx-lean ] && which=nginx-lean
             [ "$name" = nginx-tls ] && { bench_certificate; tls_args=(--tls-cert "$WORK/tls.pem" --tls-key "$WORK/tls.key"); }
-            python3 "$BENCH/gen_peers.py" nginx ${tls_args[@]+"${tls_args[@]}"} --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
-                --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
-                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" \
-                --upstream-idle "$UPSTREAM_IDLE" >/dev/null
+            peer_config "$which" ${tls_args[@]+"${tls_args[@]}"}
             ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} nginx -p "$TARGET_DIR" -c "$TARGET_DIR/nginx.conf" \
                 >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
             ;;
-        nginx-lean)
+        haproxy|haproxy-lean)
             TARGET_PORT=$(free_port)
             TARGET_LOG="$TARGET_DIR/access.jsonl"
-            python3 "$BENCH/gen_peers.py" nginx-lean --dir "$TARGET_DIR" --port "$TARGET_PORT" \
-                --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
-                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" \
-                --upstream-idle "$UPSTREAM_IDLE" >/dev/null
-            ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} nginx -p "$TARGET_DIR" -c "$TARGET_DIR/nginx.conf" \
-                >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
-            ;;
-        haproxy-lean)
-            TARGET_PORT=$(free_port)
-            TARGET_LOG="$TARGET_DIR/access.jsonl"
-            python3 "$BENCH/gen_peers.py" haproxy-lean --dir "$TARGET_DIR" --port "$TARGET_PORT" \
-                --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" \
-                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" \
-                --upstream-idle "$UPSTREAM_IDLE" >/dev/null
-            ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} haproxy -db -f "$TARGET_DIR/haproxy.cfg" \
-                >"$TARGET_LOG" 2>"$TARGET_DIR/stderr.log" &
-            ;;
-        haproxy)
-            TARGET_PORT=$(free_port)
-            TARGET_LOG="$TARGET_DIR/access.jsonl"
-            python3 "$BENCH/gen_peers.py" haproxy --catalogue "$CATALOGUE" --dir "$TARGET_DIR" --port "$TARGET_PORT" \
-                --upstream-port "$UPORT" --key "$KEY" --token "$SERVER_TOKEN" --log "$TARGET_LOG" \
-                --idle-timeout-s "$IDLE_TIMEOUT_S" --fd-limit "$FD_LIMIT" --workers "$WORKERS" \
-                --upstream-idle "$UPSTREAM_IDLE" >/dev/null
+            peer_config "$name"
             # HAProxy cannot write a file itself: "log stdout" lines go to its stdout, a file here.
             ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} haproxy -db -f "$TARGET_DIR/haproxy.cfg" \
                 >"$TARGET_LOG" 2>"$TARGET_DIR/stderr.log" &
