@@ -89,6 +89,17 @@ def nginx_temp_paths(d):
 HAPROXY_CATALOGUE_GLOBAL = "    tune.bufsize 16384\n"
 
 
+def nginx_upstream_pool(a):
+    """The keep-alive pool towards the upstream, the same for both nginx peers."""
+    return f"""    upstream giosg {{
+        server 127.0.0.1:{a.upstream_port};
+        keepalive {a.upstream_idle};
+        keepalive_requests 100000000;
+        keepalive_timeout 60s;
+    }}
+"""
+
+
 def haproxy_head(a, maxconn, global_extra=""):
     """global, defaults and the frontend's bind lines, the same for both HAProxy peers."""
     return f"""global
@@ -193,13 +204,7 @@ http {{
         '"duration_s":$request_time,"upstream_s":"$upstream_header_time"}}';
     access_log {a.log} audit buffer=64k flush=20ms;
 
-    upstream giosg {{
-        server 127.0.0.1:{a.upstream_port};
-        keepalive {a.upstream_idle};
-        keepalive_requests 100000000;
-        keepalive_timeout 60s;
-    }}
-
+{nginx_upstream_pool(a)}
     server {{
         listen 127.0.0.1:{a.port}{tls_listen} backlog=4096{reuseport};{tls}
         set $pattern "";
@@ -320,13 +325,7 @@ http {{
         '"method":"$request_method","uri":"$request_uri","status":$status,"duration_s":$request_time}}';
     access_log {a.log} lean buffer=64k flush=1s;
 
-    upstream giosg {{
-        server 127.0.0.1:{a.upstream_port};
-        keepalive {a.upstream_idle};
-        keepalive_requests 100000000;
-        keepalive_timeout 60s;
-    }}
-
+{nginx_upstream_pool(a)}
     server {{
         listen 127.0.0.1:{a.port} backlog=4096{reuseport};
         # The key first, before the route (add_header is not allowed in a server-level if).
