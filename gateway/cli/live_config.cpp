@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <sstream>
 
 #include "audit/record.hpp"
@@ -12,8 +11,6 @@
 namespace giosg::cli {
 
 namespace {
-
-constexpr std::string_view kTlsOnOff = "tls (on or off)";
 
 std::string_view trigger_name(ReloadTrigger trigger) {
     switch (trigger) {
@@ -53,7 +50,7 @@ std::vector<std::string> keep_restart_settings(const Config& running, Config& ne
              next.listen_tcp = running.listen_tcp;
              next.listen_unix = running.listen_unix;
          });
-    keep(running.tls.has_value() == next.tls.has_value(), kTlsOnOff, [&] { next.tls = running.tls; });
+    keep(running.tls.has_value() == next.tls.has_value(), "tls (on or off)", [&] { next.tls = running.tls; });
     // Each worker's Redis connection is made at start (docs/reference.md §8).
     const auto& rr = running.rate_limits;
     auto& nr = next.rate_limits;
@@ -198,7 +195,7 @@ AdminReloadResult LiveConfig::reload(ReloadTrigger trigger) {
         try {
             // TLS switched on or off is kept: then so is the running context, whose files the
             // new config may no longer name or the operator may have removed.
-            const bool keep_tls = std::find(kept.begin(), kept.end(), kTlsOnOff) != kept.end();
+            const bool keep_tls = running.tls.has_value() != loaded->config->tls.has_value();
             next = build(config, loaded->credentials, loaded->policy.table, loaded->policy.origin,
                          keep_tls ? current_->listener_tls : nullptr);
         } catch (const std::exception& e) {

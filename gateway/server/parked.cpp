@@ -1,6 +1,5 @@
 #include "server/parked.hpp"
 
-
 #include "server/session.hpp"
 #include "server/worker.hpp"
 
@@ -24,7 +23,7 @@ ParkedConnections::~ParkedConnections() { close_all(); }
 
 void ParkedConnections::park(tcp::socket socket, std::string remote, Clock::time_point idle_until) {
     auto entry = std::make_shared<Entry>(std::move(socket), std::move(remote), idle_until);
-    link(entry);
+    link(*entry);
     // Readable: a request, or the client's FIN or reset (the new session then reads 0 bytes and
     // ends). The handler owns the entry; a close() cancels the wait and the handler lets it go.
     entry->socket.async_wait(tcp::socket::wait_read, [this, entry](const boost::system::error_code& ec) {
@@ -39,8 +38,7 @@ std::size_t ParkedConnections::close_all() noexcept {
     return closed;
 }
 
-void ParkedConnections::link(const std::shared_ptr<Entry>& entry) {
-    Entry& e = *entry;
+void ParkedConnections::link(Entry& e) {
     e.prev = tail_;
     e.next = nullptr;
     (tail_ != nullptr ? tail_->next : head_) = &e;

@@ -40,7 +40,7 @@ public:
 
 private:
     struct Entry;
-    void link(const std::shared_ptr<Entry>& entry);
+    void link(Entry& entry);
     void unlink(Entry& entry) noexcept;
     void close(Entry& entry) noexcept;
     void arm_sweep();
