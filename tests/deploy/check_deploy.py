@@ -3,7 +3,7 @@
 
   check_deploy.py [REPO_ROOT]
 
-deploy/Dockerfile, .dockerignore, deploy/kubernetes/*.yaml and deploy/systemd/*.service must
+deploy/Dockerfile, deploy/Dockerfile.dockerignore, deploy/kubernetes/*.yaml and deploy/systemd/*.service must
 keep the properties docs/deploy.md promises; each broken one is printed, and the exit status is
 1. With systemd-analyze on the machine, the unit's `systemd-analyze security` exposure must be
 at most 2.0. Needs PyYAML (Debian: python3-yaml).
@@ -65,13 +65,14 @@ def check_docker(root, c):
         c.expect(re.search(r"--timeout=\d+s", checks[0]) is not None, "Dockerfile: HEALTHCHECK without --timeout")
     c.expect(not any(word == "ADD" for word, _ in instructions), "Dockerfile: ADD (use COPY)")
 
-    ignore_file = os.path.join(root, ".dockerignore")
-    if c.expect(os.path.isfile(ignore_file), ".dockerignore missing at the repository root (the build context)"):
+    # BuildKit takes <Dockerfile>.dockerignore beside the Dockerfile before the context root's.
+    ignore_file = os.path.join(root, "deploy", "Dockerfile.dockerignore")
+    if c.expect(os.path.isfile(ignore_file), "deploy/Dockerfile.dockerignore missing"):
         patterns = {line.strip() for line in open(ignore_file, encoding="utf-8")
                     if line.strip() and not line.startswith("#")}
         for needed in (".git", "build"):
-            c.expect(needed in patterns, f".dockerignore: does not exclude {needed}")
-        c.expect(any(p.endswith(".key") for p in patterns), ".dockerignore: does not exclude private keys (*.key)")
+            c.expect(needed in patterns, f"Dockerfile.dockerignore: does not exclude {needed}")
+        c.expect(any(p.endswith(".key") for p in patterns), "Dockerfile.dockerignore: does not exclude private keys (*.key)")
 
 
 def container_named(deployment, name):
