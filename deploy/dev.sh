@@ -19,6 +19,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-yaml zlib1g-dev
   libhiredis-dev redis-server   # the shared rate store (rate_limits.store "redis") and its tests
+  libjemalloc-dev               # the gateway's allocator: gives idle memory back (CMakeLists.txt)
 )
 # Only for the test suite: promtool (in Debian's prometheus package) checks deploy/monitoring's
 # alert rules. Installed without recommends; only promtool is used, never the server.

@@ -25,6 +25,10 @@ public:
     /// What a reservation counts against the byte bound until its record is pushed: above a
     /// typical record (300-450 bytes), so the bound is rarely overshot by a long path.
     static constexpr std::size_t kReservedBytes = 1024;
+    /// Slots that keep their buffer once drained, to hand back to the worker's next push: enough
+    /// for a queue that keeps up (~640 KiB per ring). The other slots free theirs, so a ring of
+    /// 100 000 slots does not hold 100 000 dormant buffers once it has wrapped.
+    static constexpr std::size_t kKeptBuffers = 1024;
 
     explicit AuditRing(std::size_t capacity, std::size_t byte_budget = SIZE_MAX);
     /// Re-sizes an empty ring (before anything was pushed): at most `capacity` slots (rounded
@@ -123,7 +127,8 @@ std::size_t AuditRing::drain(F&& take, std::size_t max_bytes) {
         auto& slot = slots_[i & mask_];
         bytes += slot.size();
         take(slot);
-        slot.clear();
+        if ((i & mask_) < kKeptBuffers) slot.clear();
+        else std::string().swap(slot);
     }
     bytes_.fetch_sub(bytes, std::memory_order_relaxed);
     // seq_cst, with the load in try_reserve() and both sides of room_wanted_: a producer that asks

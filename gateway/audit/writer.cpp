@@ -126,9 +126,9 @@ void AuditWriter::recover_chain() {
 
 AuditRing& AuditWriter::add_producer() {
     rings_.push_back(std::make_unique<AuditRing>(options_.ring_capacity));
-    // Each ring's slot keeps its string's buffer (~512 bytes once used) to hand back to the
-    // worker, so the slots are bounded by the byte share too: the memory held stays near
-    // audit.queue_bytes however many workers there are.
+    // A queued record holds its own buffer (~512 bytes), so the slots are bounded by the byte
+    // share too: the memory of a full queue stays near audit.queue_bytes however many workers
+    // there are. Drained, only the first AuditRing::kKeptBuffers slots keep theirs.
     const auto share = std::max(options_.queue_bytes / rings_.size(), kMinRingBytes);
     const auto slots = std::min(options_.ring_capacity, std::max<std::size_t>(share / kSlotBufferBytes, 16));
     for (auto& ring : rings_) ring->set_bounds(slots, share);

@@ -7,6 +7,7 @@
 #include <span>
 #include <string_view>
 
+#include "cli/allocator.hpp"
 #include "cli/audit_commands.hpp"
 #include "cli/commands.hpp"
 #include "cli/logging.hpp"
@@ -75,7 +76,7 @@ int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream
         }
     }
     if (cmd == "--version") {
-        out << "giosg-gateway " << GIOSG_GATEWAY_VERSION << "\n";
+        out << "giosg-gateway " << GIOSG_GATEWAY_VERSION << " (" << allocator_name() << ")\n";
         return 0;
     }
     if (cmd == "audit") {

@@ -14,6 +14,7 @@
 #include "admin/readiness.hpp"
 #include "admin/metrics.hpp"
 #include "audit/writer.hpp"
+#include "cli/allocator.hpp"
 #include "cli/live_config.hpp"
 #include "cli/logging.hpp"
 #include "cli/token_watch.hpp"
@@ -148,8 +149,8 @@ int cmd_serve(const Args& a, std::ostream& err) {
         }
         if (config->listen_unix)
             listeners += (listeners.empty() ? "unix:" : " and unix:") + config->listen_unix->path.string();
-        spdlog::info("giosg-gateway {} listening on {} ({} workers) -> {}; policy: {} endpoints from {}",
-                     GIOSG_GATEWAY_VERSION, listeners, server.worker_count(),
+        spdlog::info("giosg-gateway {} listening on {} ({} workers, {}) -> {}; policy: {} endpoints from {}",
+                     GIOSG_GATEWAY_VERSION, listeners, server.worker_count(), allocator_name(),
                      config->upstream.url.origin, snapshot->policy->size(), snapshot->policy_origin);
 
         watch->start();

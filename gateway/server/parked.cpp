@@ -1,9 +1,27 @@
 #include "server/parked.hpp"
 
+#include <boost/asio/bind_allocator.hpp>
+
 #include "server/session.hpp"
 #include "server/worker.hpp"
 
 namespace giosg::server {
+
+namespace {
+// Allocates at the exact size. Asio replaces std::allocator with its per-thread recycling cache,
+// which hands out the first cached block large enough: for a parked connection's wait, often a
+// 350-byte block freed by the session just ended, held for as long as the connection idles.
+template <typename T>
+struct ExactSizeAllocator {
+    using value_type = T;
+    ExactSizeAllocator() = default;
+    template <typename U>
+    ExactSizeAllocator(const ExactSizeAllocator<U>&) noexcept {}
+    T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+    void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+    friend bool operator==(const ExactSizeAllocator&, const ExactSizeAllocator&) noexcept { return true; }
+};
+}  // namespace
 
 struct ParkedConnections::Entry {
     Entry(tcp::socket s, std::string r, Clock::time_point until)
@@ -22,13 +40,16 @@ ParkedConnections::ParkedConnections(Worker& worker)
 ParkedConnections::~ParkedConnections() { close_all(); }
 
 void ParkedConnections::park(tcp::socket socket, std::string remote, Clock::time_point idle_until) {
-    auto entry = std::make_shared<Entry>(std::move(socket), std::move(remote), idle_until);
-    link(*entry);
+    auto entry = std::make_unique<Entry>(std::move(socket), std::move(remote), idle_until);
+    Entry& e = *entry;
+    link(e);
     // Readable: a request, or the client's FIN or reset (the new session then reads 0 bytes and
     // ends). The handler owns the entry; a close() cancels the wait and the handler lets it go.
-    entry->socket.async_wait(tcp::socket::wait_read, [this, entry](const boost::system::error_code& ec) {
-        wake(entry, ec);
-    });
+    e.socket.async_wait(tcp::socket::wait_read,
+                        asio::bind_allocator(ExactSizeAllocator<void>(),
+                                             [this, entry = std::move(entry)](const boost::system::error_code& ec) {
+                                                 wake(*entry, ec);
+                                             }));
     arm_sweep();
 }
 
@@ -90,14 +111,14 @@ void ParkedConnections::sweep() {
     arm_sweep();
 }
 
-void ParkedConnections::wake(const std::shared_ptr<Entry>& entry, const boost::system::error_code& ec) {
-    if (!entry->linked) return;  // closed meanwhile (idle deadline, draining): counted there
+void ParkedConnections::wake(Entry& entry, const boost::system::error_code& ec) {
+    if (!entry.linked) return;  // closed meanwhile (idle deadline, draining): counted there
     if (ec || worker_.draining) {
-        close(*entry);
+        close(entry);
         return;
     }
-    unlink(*entry);
-    spawn_session(worker_, resume_session(worker_, std::move(entry->socket), std::move(entry->remote)));
+    unlink(entry);
+    spawn_session(worker_, resume_session(worker_, std::move(entry.socket), std::move(entry.remote)));
 }
 
 }  // namespace giosg::server

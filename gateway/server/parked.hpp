@@ -45,7 +45,7 @@ private:
     void close(Entry& entry) noexcept;
     void arm_sweep();
     void sweep();
-    void wake(const std::shared_ptr<Entry>& entry, const boost::system::error_code& ec);
+    void wake(Entry& entry, const boost::system::error_code& ec);
 
     Worker& worker_;
     asio::steady_timer sweep_timer_;

@@ -110,8 +110,8 @@ std::uint64_t Session::record_audit(Exchange& ex) {
     record.auth_error = ex.identity.auth_error;
     record.limit = limits::limit_label(ex.limit);
     audit_line_.clear();
-    // The ring hands back its slot's buffer, empty until the ring has wrapped once: one
-    // allocation of a typical record's size instead of one per doubling.
+    // The ring hands back its slot's buffer: reused in the slots that keep theirs
+    // (AuditRing::kKeptBuffers), else one allocation of a typical record's size.
     audit_line_.reserve(kAuditLineReserve);
     append_audit_json(record, audit_line_);
     return submit_line(ex);

@@ -138,6 +138,13 @@ TEST_F(Cli, VersionPrintsVersionAndExitsZero) {
     EXPECT_EQ(lines_of(r.out).size(), 1u);
 }
 
+// The binary says which allocator it runs on (jemalloc gives an idle burst's memory back; a
+// build without it, or a sanitizer build, runs on glibc's malloc), and it is the one it was built with.
+TEST_F(Cli, VersionNamesTheAllocatorTheBinaryWasBuiltWith) {
+    const auto r = run({"--version"});
+    EXPECT_NE(r.out.find(std::string("(") + GIOSG_GATEWAY_ALLOCATOR), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, HelpMentionsEveryCommandAndExitsZero) {
     const auto r = run({"--help"});
     EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -470,6 +470,34 @@ TEST(AuditRing, PushHandsBackAnEmptyBufferForReuse) {
     EXPECT_EQ(out, std::string(200, 'x') + "second\n");
 }
 
+// A ring holds at most kKeptBuffers dormant buffers once drained, however many slots it has:
+// the worker gets a reusable buffer back from those slots and an empty one from the others.
+TEST(AuditRing, OnlyTheFirstSlotsKeepTheirBufferOnceDrained) {
+    constexpr std::size_t kSlots = 4 * AuditRing::kKeptBuffers;
+    AuditRing ring(kSlots);
+    ASSERT_EQ(ring.capacity(), kSlots);
+    const std::string record(400, 'r');
+    std::string out;
+    for (std::size_t i = 0; i < kSlots; ++i) {  // once round: every slot gets a record, drained at once
+        std::string line = record;
+        ASSERT_TRUE(ring.try_push(line));
+        out.clear();
+        ASSERT_EQ(drain_all(ring, out), 1u);
+    }
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < kSlots; ++i) {  // round again: what does each slot hand back?
+        std::string line = record;
+        ASSERT_TRUE(ring.try_push(line));
+        EXPECT_TRUE(line.empty());
+        if (line.capacity() >= record.size()) ++kept;
+        EXPECT_EQ(line.capacity() >= record.size(), i < AuditRing::kKeptBuffers) << "slot " << i;
+        out.clear();
+        ASSERT_EQ(drain_all(ring, out), 1u);
+        EXPECT_EQ(out, record);
+    }
+    EXPECT_EQ(kept, AuditRing::kKeptBuffers);
+}
+
 // ---------------------------------------------------------------------------------------------
 // AuditWriter
 
