@@ -44,12 +44,13 @@ void BM_RewritePage(benchmark::State& state) {
     const bool gzip = state.range(1) != 0;
     const std::string& body = page(static_cast<int>(state.range(0)), gzip);
     const relay::Origin upstream = *relay::parse_origin("https://service.giosg.com");
-    const relay::PublicOrigin gateway = *relay::PublicOrigin::from_public_url("https://gw.corp.example");
+    const std::optional<relay::PublicOrigin> gateway = relay::PublicOrigin::from_public_url("https://gw.corp.example");
     std::size_t out_bytes = 0;
     for (auto _ : state) {
-        BodyRewriter rewriter(gzip ? ContentCoding::gzip : ContentCoding::identity, upstream, gateway);
+        relay::LinkContext links(upstream, gateway, "https", std::nullopt);
+        BodyRewriter rewriter(gzip ? ContentCoding::gzip : ContentCoding::identity, links);
         for (std::size_t at = 0; at < body.size(); at += kPiece) {
-            rewriter.feed(std::string_view(body).substr(at, kPiece));
+            rewriter.feed(std::string_view(body).substr(at, kPiece), at + kPiece >= body.size());
         }
         auto result = rewriter.finish();
         if (!result.changed) state.SkipWithError("page was not rewritten");

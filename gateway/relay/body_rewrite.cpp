@@ -57,12 +57,8 @@ std::string_view skip_reason_label(SkipReason reason) noexcept {
     return "unknown";
 }
 
-BodyRewriter::BodyRewriter(ContentCoding coding, const Origin& upstream, const PublicOrigin& public_origin,
-                           std::size_t max_rewrite_bytes)
-    : coding_(coding),
-      upstream_(upstream),
-      public_origin_(public_origin),
-      max_bytes_(max_rewrite_bytes) {
+BodyRewriter::BodyRewriter(ContentCoding coding, LinkContext& links, std::size_t max_rewrite_bytes)
+    : coding_(coding), links_(links), max_bytes_(max_rewrite_bytes) {
     if (coding_ == ContentCoding::gzip) inflater_.emplace(max_bytes_);
 }
 
@@ -72,7 +68,7 @@ BodyRewriter::Feed BodyRewriter::skip(SkipReason reason) {
     return Feed::skip;
 }
 
-BodyRewriter::Feed BodyRewriter::feed(std::string_view piece) {
+BodyRewriter::Feed BodyRewriter::feed(std::string_view piece, bool last) {
     if (skipped_) {
         encoded_.append(piece);  // misuse after skip: keep every byte rather than lose one
         return Feed::skip;
@@ -92,7 +88,8 @@ BodyRewriter::Feed BodyRewriter::feed(std::string_view piece) {
         }
         text = std::string_view(decoded_).substr(before);
     }
-    if (!validator_.feed(text)) return skip(SkipReason::invalid_json);
+    // A gzip body's text is only known whole once the stream ends, which finish() checks first.
+    if (!validator_.feed(text, last && !inflater_)) return skip(SkipReason::invalid_json);
     return Feed::buffering;
 }
 
@@ -113,7 +110,7 @@ BodyRewriter::Result BodyRewriter::finish() {
 
     const std::string_view text = inflater_ ? std::string_view(decoded_) : std::string_view(encoded_);
     std::string rewritten;
-    if (rewrite_json_links(text, upstream_, public_origin_, rewritten, JsonCheck::already_validated) !=
+    if (rewrite_json_links(text, links_, rewritten, JsonCheck::already_validated) !=
         LinkRewrite::rewritten) {
         return original(std::nullopt);
     }

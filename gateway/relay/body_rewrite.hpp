@@ -8,7 +8,7 @@
 
 #include "relay/gzip.hpp"
 #include "relay/json_links.hpp"
-#include "relay/origin.hpp"
+#include "relay/link_rewrite.hpp"
 
 namespace giosg::relay {
 
@@ -37,12 +37,11 @@ std::string_view skip_reason_label(SkipReason reason) noexcept;
 class BodyRewriter {
 public:
     /// `max_rewrite_bytes` bounds both the encoded bytes buffered and the decoded (inflated) size.
-    /// The origins are referred to, not copied: they must outlive the rewriter.
-    BodyRewriter(ContentCoding coding, const Origin& upstream, const PublicOrigin& public_origin,
-                 std::size_t max_rewrite_bytes = kDefaultMaxRewriteBytes);
-    // A temporary origin would dangle as soon as the constructor returns.
-    BodyRewriter(ContentCoding, const Origin&, PublicOrigin&&, std::size_t = 0) = delete;
-    BodyRewriter(ContentCoding, Origin&&, const PublicOrigin&, std::size_t = 0) = delete;
+    /// `links` is referred to, not copied, and must outlive the rewriter; its public origin is
+    /// only asked for when the body has a link to rewrite.
+    BodyRewriter(ContentCoding coding, LinkContext& links, std::size_t max_rewrite_bytes = kDefaultMaxRewriteBytes);
+    // A temporary context would dangle as soon as the constructor returns.
+    BodyRewriter(ContentCoding, LinkContext&&, std::size_t = 0) = delete;
 
     enum class Feed { buffering, skip };
 
@@ -51,7 +50,9 @@ public:
     /// as possible): the caller sends take_buffered() (every byte fed so far, this piece included,
     /// so up to one piece over the bound), then streams the rest of the body unchanged without
     /// feeding it here. After a skip, feed does nothing and returns skip.
-    Feed feed(std::string_view piece);
+    /// `last`: the body ends with this piece (finish() still follows); an uncompressed body that
+    /// arrived whole is then validated in one pass.
+    Feed feed(std::string_view piece, bool last = false);
 
     std::optional<SkipReason> skip_reason() const noexcept { return skipped_; }
 
@@ -76,8 +77,7 @@ private:
     Feed skip(SkipReason reason);
 
     ContentCoding coding_;
-    const Origin& upstream_;
-    const PublicOrigin& public_origin_;
+    LinkContext& links_;
     std::size_t max_bytes_;
     std::string encoded_;  // as received
     std::string decoded_;  // gzip only: the inflated text (identity uses encoded_)

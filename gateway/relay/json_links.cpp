@@ -210,35 +210,35 @@ struct JsonValidator::Impl {
     Impl() : parser(validator_options()) {}
     json::basic_parser<NullHandler> parser;
     bool failed = false;
+    bool ended = false;
 };
 
 JsonValidator::JsonValidator() : impl_(std::make_unique<Impl>()) {}
 JsonValidator::~JsonValidator() = default;
 
-bool JsonValidator::feed(std::string_view piece) {
-    if (impl_->failed) return false;
+bool JsonValidator::feed(std::string_view piece, bool last) {
+    auto& v = *impl_;
+    if (v.failed) return false;
+    if (v.ended) {
+        v.failed = !piece.empty();  // text after the end is extra data, never valid
+        return !v.failed;
+    }
     json::error_code ec;
-    std::size_t used = impl_->parser.write_some(true, piece.data(), piece.size(), ec);
+    const std::size_t used = v.parser.write_some(!last, piece.data(), piece.size(), ec);
     // Anything left over after a complete value is extra data, never valid.
-    if (ec || used != piece.size()) impl_->failed = true;
-    return !impl_->failed;
+    if (ec || used != piece.size() || (last && !v.parser.done())) v.failed = true;
+    v.ended = last;
+    return !v.failed;
 }
 
-bool JsonValidator::finish() {
-    if (impl_->failed) return false;
-    json::error_code ec;
-    impl_->parser.write_some(false, nullptr, 0, ec);
-    if (ec || !impl_->parser.done()) impl_->failed = true;
-    return !impl_->failed;
-}
+bool JsonValidator::finish() { return feed({}, true); }
 
 bool is_valid_json(std::string_view text) {
     JsonValidator validator;
-    return validator.feed(text) && validator.finish();
+    return validator.feed(text, true);
 }
 
-LinkRewrite rewrite_json_links(std::string_view body, const Origin& upstream, const PublicOrigin& public_origin,
-                               std::string& out, JsonCheck check) {
+LinkRewrite rewrite_json_links(std::string_view body, LinkContext& links, std::string& out, JsonCheck check) {
     if (check == JsonCheck::validate && !is_valid_json(body)) return LinkRewrite::invalid_json;
 
     std::size_t i = skip_ws(body, 0);
@@ -263,7 +263,7 @@ LinkRewrite rewrite_json_links(std::string_view body, const Origin& upstream, co
             if (is_link_key(raw_key)) {
                 auto decoded = decode_string(body.substr(value_begin + 1, i - value_begin - 2));
                 std::optional<std::string> rewritten;
-                if (decoded) rewritten = rewrite_link(*decoded, upstream, public_origin);
+                if (decoded) rewritten = links.rewrite(*decoded);
                 if (rewritten) {
                     Splice splice{value_begin, i, {}};
                     append_json_string(*rewritten, splice.literal);

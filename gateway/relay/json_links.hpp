@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "relay/origin.hpp"
+#include "relay/link_rewrite.hpp"
 
 namespace giosg::relay {
 
@@ -22,8 +22,12 @@ public:
     JsonValidator& operator=(const JsonValidator&) = delete;
 
     /// Feeds the next piece of the text; false once it can no longer be valid (then stays false).
-    bool feed(std::string_view piece);
+    /// `last`: the text ends with this piece, and feed does what finish() does. A body that
+    /// arrives whole is then checked in one pass, without the parser saving its state for more
+    /// (which would allocate its stack).
+    bool feed(std::string_view piece, bool last = false);
     /// True when everything fed was exactly one JSON value (surrounding whitespace allowed).
+    /// Nothing may be fed after it (or after a `last` piece).
     bool finish();
 
 private:
@@ -38,7 +42,7 @@ enum class LinkRewrite { unchanged, rewritten, invalid_json };
 enum class JsonCheck { validate, already_validated };
 
 /// When `body` is valid JSON whose top-level value is an object, rewrites the string values of
-/// its `next` and `previous` members with rewrite_link (upstream origin to public origin) and,
+/// its `next` and `previous` members with `links.rewrite` (upstream origin to public origin) and,
 /// only when one of them changed, appends the whole new body to `out` and returns rewritten.
 /// Otherwise `out` is left alone: unchanged (nothing to rewrite: not an object, no such member,
 /// null or another non-string value, a link elsewhere) or invalid_json.
@@ -51,7 +55,7 @@ enum class JsonCheck { validate, already_validated };
 ///   non-ASCII bytes raw). A value holding a lone surrogate escape is left as it is.
 /// - `already_validated` skips the check for a caller that ran a JsonValidator over the same
 ///   text; the scanner relies on the text being valid JSON.
-LinkRewrite rewrite_json_links(std::string_view body, const Origin& upstream, const PublicOrigin& public_origin,
-                               std::string& out, JsonCheck check = JsonCheck::validate);
+LinkRewrite rewrite_json_links(std::string_view body, LinkContext& links, std::string& out,
+                               JsonCheck check = JsonCheck::validate);
 
 }  // namespace giosg::relay

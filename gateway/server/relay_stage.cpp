@@ -71,11 +71,13 @@ asio::awaitable<bool> Session::relay_response(Exchange& ex, upstream::ForwardOut
     if (rewrite.coding) {
         // A JSON body is read whole (bounded by max_rewrite_bytes) to rewrite its links; past the
         // bound, or when it is not valid JSON, what was read goes out unchanged and the rest streams.
-        relay::BodyRewriter rewriter(*rewrite.coding, links.upstream(), links.public_origin(), limits.max_rewrite_bytes);
+        relay::BodyRewriter rewriter(*rewrite.coding, links, limits.max_rewrite_bytes);
         bool gave_up = false;
         while (!reader.done() && reader.error() == net::BodyError::none) {
             connection->expires_after(limits.idle_timeout);
-            if (rewriter.feed(co_await reader.next()) == relay::BodyRewriter::Feed::skip) {
+            const std::string_view piece = co_await reader.next();
+            const bool last = reader.done() && reader.error() == net::BodyError::none;
+            if (rewriter.feed(piece, last) == relay::BodyRewriter::Feed::skip) {
                 gave_up = true;
                 break;
             }

@@ -9,6 +9,7 @@ using giosg::relay::BodyRewriter;
 using giosg::relay::ContentCoding;
 using giosg::relay::GzipInflater;
 using giosg::relay::InflateStatus;
+using giosg::relay::LinkContext;
 using giosg::relay::Origin;
 using giosg::relay::PublicOrigin;
 using giosg::relay::SkipReason;
@@ -20,7 +21,9 @@ using giosg::relay::parse_origin;
 using giosg::relay::skip_reason_label;
 
 const Origin kUpstream = *parse_origin("https://service.giosg.com");
-const PublicOrigin kGateway = *PublicOrigin::from_public_url("https://gw.example");
+const std::optional<PublicOrigin> kGateway = PublicOrigin::from_public_url("https://gw.example");
+
+LinkContext gateway_links() { return LinkContext(kUpstream, kGateway, "https", std::nullopt); }
 
 const std::string kPage =
     R"({"next": "https://service.giosg.com/api/v5/orgs/o/teams?page=3", "previous": "https:\/\/service.giosg.com\/api\/v5\/orgs\/o\/teams?page=1", "results": [{"id": 1.0e2, "next": "https://service.giosg.com/keep"}]})";
@@ -38,7 +41,8 @@ std::string gunzip(std::string_view gz) {
 // Feeds `body` in pieces of `piece` bytes and expects the rewriter to buffer all of it.
 BodyRewriter::Result run(std::string_view body, std::size_t piece, ContentCoding coding = ContentCoding::identity,
                          std::size_t max = kDefaultMaxRewriteBytes) {
-    BodyRewriter rewriter(coding, kUpstream, kGateway, max);
+    auto links = gateway_links();
+    BodyRewriter rewriter(coding, links, max);
     for (std::size_t i = 0; i < body.size(); i += piece) {
         EXPECT_EQ(rewriter.feed(body.substr(i, piece)), BodyRewriter::Feed::buffering) << "at " << i;
     }
@@ -90,8 +94,44 @@ TEST(BodyRewriter, NothingToRewritePassesTheOriginalBytes) {
     EXPECT_EQ(gz_result.body, gz);
 }
 
+TEST(BodyRewriter, WholeBodyFedAsLastPieceIsRewritten) {
+    auto links = gateway_links();
+    BodyRewriter rewriter(ContentCoding::identity, links);
+    EXPECT_EQ(rewriter.feed(kPage, true), BodyRewriter::Feed::buffering);
+    auto result = rewriter.finish();
+    EXPECT_TRUE(result.changed);
+    EXPECT_EQ(result.body, kRewritten);
+}
+
+TEST(BodyRewriter, LastPieceThatEndsTheJsonEarlyIsSkippedAtOnce) {
+    const std::string body = R"({"next": "https://service.giosg.com/x", "results": [)";
+    auto links = gateway_links();
+    BodyRewriter rewriter(ContentCoding::identity, links);
+    EXPECT_EQ(rewriter.feed(body.substr(0, 10)), BodyRewriter::Feed::buffering);
+    EXPECT_EQ(rewriter.feed(body.substr(10), true), BodyRewriter::Feed::skip);
+    EXPECT_EQ(rewriter.skip_reason(), SkipReason::invalid_json);
+    EXPECT_EQ(rewriter.take_buffered(), body);
+}
+
+TEST(BodyRewriter, GzipLastPieceIsJudgedAtFinish) {
+    const std::string gz = gzip_compress(kPage);
+    auto links = gateway_links();
+    BodyRewriter rewriter(ContentCoding::gzip, links);
+    EXPECT_EQ(rewriter.feed(gz, true), BodyRewriter::Feed::buffering);
+    auto result = rewriter.finish();
+    EXPECT_TRUE(result.changed);
+    EXPECT_EQ(gunzip(result.body), kRewritten);
+
+    const std::string cut = gz.substr(0, gz.size() - 3);  // the stream's end is missing
+    auto cut_links = gateway_links();
+    BodyRewriter cut_rewriter(ContentCoding::gzip, cut_links);
+    EXPECT_EQ(cut_rewriter.feed(cut, true), BodyRewriter::Feed::buffering);
+    EXPECT_EQ(cut_rewriter.finish().skipped, SkipReason::bad_gzip);
+}
+
 TEST(BodyRewriter, EmptyBodyIsUnchanged) {
-    BodyRewriter rewriter(ContentCoding::identity, kUpstream, kGateway);
+    auto links = gateway_links();
+    BodyRewriter rewriter(ContentCoding::identity, links);
     auto result = rewriter.finish();
     EXPECT_FALSE(result.changed);
     EXPECT_FALSE(result.skipped);
@@ -99,7 +139,8 @@ TEST(BodyRewriter, EmptyBodyIsUnchanged) {
 }
 
 TEST(BodyRewriter, InvalidJsonIsSkippedEarlyWithItsBytes) {
-    BodyRewriter rewriter(ContentCoding::identity, kUpstream, kGateway);
+    auto links = gateway_links();
+    BodyRewriter rewriter(ContentCoding::identity, links);
     EXPECT_EQ(rewriter.feed("{\"next\": "), BodyRewriter::Feed::buffering);
     EXPECT_EQ(rewriter.feed("'https://service.giosg.com/x'}"), BodyRewriter::Feed::skip);
     EXPECT_EQ(rewriter.skip_reason(), SkipReason::invalid_json);
@@ -115,7 +156,8 @@ TEST(BodyRewriter, TruncatedJsonIsUnchangedAtFinish) {
 }
 
 TEST(BodyRewriter, HtmlLabelledJsonIsUnchanged) {
-    BodyRewriter rewriter(ContentCoding::identity, kUpstream, kGateway);
+    auto links = gateway_links();
+    BodyRewriter rewriter(ContentCoding::identity, links);
     EXPECT_EQ(rewriter.feed("<html>https://service.giosg.com/</html>"), BodyRewriter::Feed::skip);
     EXPECT_EQ(rewriter.skip_reason(), SkipReason::invalid_json);
     auto result = rewriter.finish();
@@ -126,7 +168,8 @@ TEST(BodyRewriter, HtmlLabelledJsonIsUnchanged) {
 TEST(BodyRewriter, OverTheBoundSkipsAndHandsBackEveryByte) {
     const std::size_t max = 64;
     const std::string body = R"({"next": "https://service.giosg.com/x", "results": [)" + std::string(100, ' ') + "]}";
-    BodyRewriter rewriter(ContentCoding::identity, kUpstream, kGateway, max);
+    auto links = gateway_links();
+    BodyRewriter rewriter(ContentCoding::identity, links, max);
     std::string sent;
     std::size_t i = 0;
     for (; i < body.size(); i += 10) {
@@ -154,7 +197,8 @@ TEST(BodyRewriter, InflatedSizeIsBoundedToo) {
     std::string body = R"({"next": "https://service.giosg.com/x", "pad": ")" + std::string(1 << 20, 'a') + "\"}";
     const std::string gz = gzip_compress(body);
     ASSERT_LT(gz.size(), 64u * 1024);
-    BodyRewriter rewriter(ContentCoding::gzip, kUpstream, kGateway, 64 * 1024);
+    auto links = gateway_links();
+    BodyRewriter rewriter(ContentCoding::gzip, links, 64 * 1024);
     BodyRewriter::Feed last = BodyRewriter::Feed::buffering;
     std::size_t i = 0;
     for (; i < gz.size() && last == BodyRewriter::Feed::buffering; i += 100) {
@@ -166,7 +210,8 @@ TEST(BodyRewriter, InflatedSizeIsBoundedToo) {
 }
 
 TEST(BodyRewriter, CorruptGzipIsSkipped) {
-    BodyRewriter rewriter(ContentCoding::gzip, kUpstream, kGateway);
+    auto links = gateway_links();
+    BodyRewriter rewriter(ContentCoding::gzip, links);
     EXPECT_EQ(rewriter.feed(kPage), BodyRewriter::Feed::skip);  // plain text labelled gzip
     EXPECT_EQ(rewriter.skip_reason(), SkipReason::bad_gzip);
     EXPECT_EQ(rewriter.take_buffered(), kPage);
@@ -182,8 +227,9 @@ TEST(BodyRewriter, TruncatedGzipIsBadGzipAtFinish) {
 }
 
 TEST(BodyRewriter, RelativePublicOrigin) {
-    const PublicOrigin relative = PublicOrigin::relative();
-    BodyRewriter rewriter(ContentCoding::identity, kUpstream, relative);
+    const std::optional<PublicOrigin> relative = PublicOrigin::relative();
+    LinkContext links(kUpstream, relative, "https", std::nullopt);
+    BodyRewriter rewriter(ContentCoding::identity, links);
     EXPECT_EQ(rewriter.feed(R"({"next":"https://service.giosg.com/api/v5/x?page=2","previous":null})"),
               BodyRewriter::Feed::buffering);
     auto result = rewriter.finish();

@@ -12,6 +12,7 @@ using giosg::relay::Origin;
 using giosg::relay::PublicOrigin;
 using giosg::relay::is_valid_json;
 using giosg::relay::parse_origin;
+using giosg::relay::LinkContext;
 using giosg::relay::rewrite_json_links;
 
 const Origin kUpstream = *parse_origin("https://service.giosg.com");
@@ -24,7 +25,9 @@ struct Outcome {
 
 Outcome rewrite(std::string_view body, const PublicOrigin& to = kGateway) {
     std::string out = "PREFIX";  // appended to, never replaced
-    auto status = rewrite_json_links(body, kUpstream, to, out);
+    const std::optional<PublicOrigin> configured(to);
+    LinkContext links(kUpstream, configured, "https", std::nullopt);
+    auto status = rewrite_json_links(body, links, out);
     EXPECT_EQ(out.substr(0, 6), "PREFIX");
     if (status != LinkRewrite::rewritten) {
         EXPECT_EQ(out, "PREFIX") << "out touched without a rewrite";
@@ -155,7 +158,9 @@ TEST(JsonLinks, InvalidJsonIsReportedAndUnchanged) {
 
 TEST(JsonLinks, AlreadyValidatedSkipsTheCheck) {
     std::string out;
-    EXPECT_EQ(rewrite_json_links(R"({"next":"https://service.giosg.com/x"})", kUpstream, kGateway, out,
+    const std::optional<PublicOrigin> configured(kGateway);
+    LinkContext links(kUpstream, configured, "https", std::nullopt);
+    EXPECT_EQ(rewrite_json_links(R"({"next":"https://service.giosg.com/x"})", links, out,
                                  JsonCheck::already_validated),
               LinkRewrite::rewritten);
     EXPECT_EQ(out, R"({"next":"https://gw.example/x"})");
@@ -201,6 +206,24 @@ TEST(JsonValidator, TruncatedFailsAtFinish) {
     JsonValidator validator;
     EXPECT_TRUE(validator.feed(R"({"a":"unterminated)"));
     EXPECT_FALSE(validator.finish());
+}
+
+TEST(JsonValidator, LastPieceEndsTheText) {
+    JsonValidator whole;
+    EXPECT_TRUE(whole.feed(R"({"a": [1, 2]} )", true));
+    EXPECT_TRUE(whole.finish());  // nothing more to check, still valid
+    EXPECT_FALSE(whole.feed("x"));  // nothing may follow the end
+
+    JsonValidator split;
+    EXPECT_TRUE(split.feed("[1, "));
+    EXPECT_TRUE(split.feed("2]", true));
+
+    JsonValidator number;
+    EXPECT_TRUE(number.feed("12", true));  // a top-level number ends with the text
+
+    JsonValidator truncated;
+    EXPECT_FALSE(truncated.feed(R"({"a": [1)", true));
+    EXPECT_FALSE(truncated.finish());
 }
 
 TEST(JsonValidator, DeepNestingIsAccepted) {
