@@ -14,7 +14,9 @@
 #   TARGETS ["direct gateway nginx haproxy"]  WRK_THREADS [1]
 #                 also: nginx-lean, haproxy-lean (hand-written configs for only the bench's routes),
 #                 also: gateway-tls, nginx-tls (TLS listeners with the same certificate, P-256),
-#                 gateway-jwt (the client calls with an RS256 JWT, verified once, then cached)
+#                 gateway-jwt (the client calls with an RS256 JWT, verified once, then cached),
+#                 gateway-uring (the gateway built with Asio's io_uring backend, GIOSG_IO_URING=ON,
+#                 in URING_BUILD_DIR [build/release-uring])
 #   WORKERS [1]   proxy workers (gateway `workers`, nginx worker_processes, HAProxy nbthread)
 #   UPSTREAM [fixed]       fixed: bench-fixed-upstream; nginx: nginx serving the same JSON
 #                          (keepalive_requests 1000000; UPSTREAM_THREADS worker processes)
@@ -120,6 +122,7 @@ install_missing() {
     command -v python3 >/dev/null || want+=(python3)
     command -v curl >/dev/null || want+=(curl)
     command -v taskset >/dev/null || want+=(util-linux)
+    case " $TARGETS " in *" gateway-uring "*) [ -e /usr/include/liburing.h ] || want+=(liburing-dev) ;; esac
     [ ${#want[@]} -eq 0 ] && return 0
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -144,8 +147,25 @@ install_missing() {
 GW="$BUILD_DIR/gateway/giosg-gateway"
 UPSTREAM_BIN="$BUILD_DIR/bench/bench-fixed-upstream"
 IDLE_BIN="$BUILD_DIR/bench/bench-idle-client"
+URING_BUILD_DIR=${URING_BUILD_DIR:-$ROOT/build/release-uring}
+GW_URING="$URING_BUILD_DIR/gateway/giosg-gateway"
+
+# The io_uring gateway, only when a gateway-uring target is asked for: its own build directory,
+# the gateway alone (the bench tools come from BUILD_DIR, so both gateways face the same upstream).
+build_uring() {
+    case " $TARGETS " in *" gateway-uring "*) ;; *) return 0 ;; esac
+    if [ "$BUILD" != 0 ]; then
+        log "building giosg-gateway with GIOSG_IO_URING=ON in $URING_BUILD_DIR"
+        { cmake -S "$ROOT" -B "$URING_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DGIOSG_IO_URING=ON \
+              -DGIOSG_BUILD_TESTS=OFF -DGIOSG_BUILD_BENCH=OFF >&2 &&
+          cmake --build "$URING_BUILD_DIR" -j"$(nproc)" --target giosg-gateway >&2; } ||
+            log "WARNING: the io_uring build failed"
+    fi
+    [ -x "$GW_URING" ] || die "no io_uring gateway in $URING_BUILD_DIR (needs liburing-dev)"
+}
 
 build() {
+    build_uring
     [ "$BUILD" = 0 ] && return 0
     local ok=1
     if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
@@ -377,7 +397,7 @@ start_target() {
             TARGET_LOG=""
             return 0
             ;;
-        gateway|gateway-tls|gateway-jwt)
+        gateway|gateway-tls|gateway-jwt|gateway-uring)
             TARGET_PORT=$(free_port)
             GW_ADMIN_PORT=$(free_port)
             local with_tls=0 with_jwt=0
@@ -386,8 +406,10 @@ start_target() {
             gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC" "$with_tls" "$with_jwt"
             TARGET_LOG="${AUDIT_PATH:-$TARGET_DIR/audit.jsonl}"
             # GW_PRELOAD / GW_ALLOC_FILE: the counting allocator of profile mode (empty: none).
+            local bin=$GW
+            [ "$name" = gateway-uring ] && bin=$GW_URING
             LD_PRELOAD=${GW_PRELOAD:-} ALLOC_COUNT_FILE=${GW_ALLOC_FILE:-} GIOSG_BENCH_TOKEN=$SERVER_TOKEN \
-                ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} "$GW" serve --config "$TARGET_DIR/gateway.json" \
+                ${PIN_PROXY[@]+"${PIN_PROXY[@]}"} "$bin" serve --config "$TARGET_DIR/gateway.json" \
                 >"$TARGET_DIR/stdout.log" 2>"$TARGET_DIR/stderr.log" &
             ;;
         nginx|nginx-tls|nginx-lean)
@@ -423,7 +445,7 @@ start_target() {
 target_scheme() { case "$1" in *-tls) echo https ;; *) echo http ;; esac; }
 
 worker_accepts() {
-    case "$1" in gateway|gateway-tls|gateway-jwt) ;; *) return 0 ;; esac
+    case "$1" in gateway|gateway-tls|gateway-jwt|gateway-uring) ;; *) return 0 ;; esac
     curl -s --max-time 2 "http://127.0.0.1:$GW_ADMIN_PORT/metrics" |
         sed -n 's/^giosg_gateway_downstream_connections_accepted_total{worker="\([0-9]*\)"} \([0-9]*\)$/\1 \2/p' |
         sort -n | awk '{ printf "%s%s", sep, $2; sep = " " }' || true
@@ -506,6 +528,9 @@ machine_meta() {  # machine_meta FILE
         echo "kernel=$(uname -r)"
         echo "commit=$commit$dirty"
         echo "gateway=$("$GW" --version 2>&1 | head -1), Release ($BUILD_DIR), $WORKERS worker(s), $AUDIT_NOTE"
+        case " $TARGETS " in *" gateway-uring "*)
+            echo "gateway-uring=the same with GIOSG_IO_URING=ON ($URING_BUILD_DIR): Asio's io_uring backend instead of epoll" ;;
+        esac
         echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //'), $WORKERS worker process(es)"
         echo "haproxy=$(haproxy -v 2>&1 | head -1 | awk '{ print $3 }'), nbthread $WORKERS"
         echo "wrk=$(wrk -v 2>&1 | head -1 | awk '{ print $2 }'), $WRK_THREADS thread(s)"
