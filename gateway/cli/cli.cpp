@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "cli/allocator.hpp"
+#include "cli/io_backend.hpp"
 #include "cli/audit_commands.hpp"
 #include "cli/commands.hpp"
 #include "cli/logging.hpp"
@@ -76,8 +77,13 @@ int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream
         }
     }
     if (cmd == "--version") {
-        out << "giosg-gateway " << GIOSG_GATEWAY_VERSION << " (" << allocator_name() << ")\n";
+        out << "giosg-gateway " << GIOSG_GATEWAY_VERSION << " (" << allocator_name() << ", " << io_backend_name()
+            << ")\n";
         return 0;
+    }
+    if (const auto problem = io_backend_problem()) {
+        err << "giosg-gateway: " << *problem << "\n";
+        return 1;
     }
     if (cmd == "audit") {
         return run_audit_command({args.begin() + 2, args.end()}, out, err);

@@ -15,6 +15,7 @@
 #include "admin/metrics.hpp"
 #include "audit/writer.hpp"
 #include "cli/allocator.hpp"
+#include "cli/io_backend.hpp"
 #include "cli/live_config.hpp"
 #include "cli/logging.hpp"
 #include "cli/token_watch.hpp"
@@ -149,8 +150,8 @@ int cmd_serve(const Args& a, std::ostream& err) {
         }
         if (config->listen_unix)
             listeners += (listeners.empty() ? "unix:" : " and unix:") + config->listen_unix->path.string();
-        spdlog::info("giosg-gateway {} listening on {} ({} workers, {}) -> {}; policy: {} endpoints from {}",
-                     GIOSG_GATEWAY_VERSION, listeners, server.worker_count(), allocator_name(),
+        spdlog::info("giosg-gateway {} listening on {} ({} workers, {}, {}) -> {}; policy: {} endpoints from {}",
+                     GIOSG_GATEWAY_VERSION, listeners, server.worker_count(), allocator_name(), io_backend_name(),
                      config->upstream.url.origin, snapshot->policy->size(), snapshot->policy_origin);
 
         watch->start();

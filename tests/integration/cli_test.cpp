@@ -139,10 +139,12 @@ TEST_F(Cli, VersionPrintsVersionAndExitsZero) {
 }
 
 // The binary says which allocator it runs on (jemalloc gives an idle burst's memory back; a
-// build without it, or a sanitizer build, runs on glibc's malloc), and it is the one it was built with.
-TEST_F(Cli, VersionNamesTheAllocatorTheBinaryWasBuiltWith) {
+// build without it, or a sanitizer build, runs on glibc's malloc) and what its workers wait on
+// (epoll, or io_uring in a GIOSG_IO_URING build), each the one it was built with.
+TEST_F(Cli, VersionNamesTheAllocatorAndIoBackendTheBinaryWasBuiltWith) {
     const auto r = run({"--version"});
     EXPECT_NE(r.out.find(std::string("(") + GIOSG_GATEWAY_ALLOCATOR), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(std::string(", ") + GIOSG_GATEWAY_IO_BACKEND + ")\n"), std::string::npos) << r.out;
 }
 
 TEST_F(Cli, HelpMentionsEveryCommandAndExitsZero) {
