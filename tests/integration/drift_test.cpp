@@ -274,7 +274,13 @@ TEST(MonitoringKit, DashboardQueriesNameExportedMetrics) {
     DriftFixture f("apply");
     ASSERT_NE(f.admin_port, 0) << f.serve->stderr_text();
     EXPECT_EQ(f.status(kUsersKey, "GET", "/api/v5/reports"), 200);  // histograms and labels get samples
-    const std::string exported = f.metrics();
+    // The exchange is counted once its response has left (the record stage), which may be just
+    // after the client has it: wait for the count rather than race it.
+    std::string exported = f.metrics();
+    for (int i = 0; i < 200 && !has_metric(exported, R"(giosg_gateway_upstream_responses_total{class="2xx"} 1)"); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        exported = f.metrics();
+    }
     // giosg's own status classes (the alert on upstream 5xx needs them).
     EXPECT_TRUE(has_metric(exported, R"(giosg_gateway_upstream_responses_total{class="2xx"} 1)")) << exported;
     EXPECT_TRUE(has_metric(exported, R"(giosg_gateway_upstream_responses_total{class="5xx"} 0)")) << exported;
