@@ -4,6 +4,7 @@
 #   ./deploy/dev.sh test   install what is missing, build, run every test with ctest
 #   ./deploy/dev.sh build  install what is missing and build only
 #   ./deploy/dev.sh sanitize  the whole suite under ASan+UBSan, the multi-threaded tests under TSan
+#   ./deploy/dev.sh test-uring  the whole suite on the opt-in io_uring build (GIOSG_IO_URING=ON)
 # With GIOSG_API_TOKEN set, `run` fronts https://service.giosg.com instead of the mock.
 set -euo pipefail
 
@@ -75,6 +76,18 @@ run_sanitizers() {
   log "running the multi-threaded tests under ThreadSanitizer"
   (cd "$ROOT" && ctest --preset tsan -j "$JOBS" --timeout 600 \
      -R 'MultiWorker|ParkedConnections|UpstreamWorkers|Lifecycle|AuditWriter|AuditRing|ProxyKeepAlive|AuditFsync|AuditFailure|AuditUnderLoad|AuditSyslog|Syslog|LocalLimits|RateLimits|RedisLimits|Operations|Readiness')
+}
+
+# The opt-in io_uring build (GIOSG_IO_URING=ON, preset "uring") and the whole suite on it. Not part
+# of CI: where the kernel or a container refuses io_uring, it says so and stops.
+run_uring_tests() {
+  install_missing liburing-dev
+  install_missing "${TEST_PACKAGES[@]}"
+  build_preset uring
+  echo probe | "$ROOT/build/uring/gateway/giosg-gateway" hash-key >/dev/null ||
+    { log "this system refuses io_uring (see the message above)"; exit 1; }
+  log "running the test suite on the io_uring build"
+  (cd "$ROOT" && ctest --preset uring -j "$JOBS" --timeout 300)
 }
 
 wait_for_port() {  # host port seconds
@@ -185,5 +198,6 @@ case "${1:-}" in
   test) run_tests ;;
   build) build ;;
   sanitize) run_sanitizers ;;
-  *) echo "usage: $0 run|test|build|sanitize" >&2; exit 2 ;;
+  test-uring) run_uring_tests ;;
+  *) echo "usage: $0 run|test|build|sanitize|test-uring" >&2; exit 2 ;;
 esac
