@@ -20,7 +20,7 @@ import re
 import statistics
 import sys
 
-TARGET_ORDER = ["direct", "gateway", "gateway-uring", "gateway-jwt", "nginx", "haproxy", "nginx-lean", "haproxy-lean",
+TARGET_ORDER = ["direct", "gateway", "gateway-uring", "gateway-limits", "gateway-redis", "gateway-jwt", "nginx", "haproxy", "nginx-lean", "haproxy-lean",
                 "gateway-tls", "nginx-tls"]
 MIX_ORDER = ["allowed", "mixed"]
 

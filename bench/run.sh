@@ -16,7 +16,10 @@
 #                 also: gateway-tls, nginx-tls (TLS listeners with the same certificate, P-256),
 #                 gateway-jwt (the client calls with an RS256 JWT, verified once, then cached),
 #                 gateway-uring (the gateway built with Asio's io_uring backend, GIOSG_IO_URING=ON,
-#                 in URING_BUILD_DIR [build/release-uring])
+#                 in URING_BUILD_DIR [build/release-uring]),
+#                 gateway-limits / gateway-redis (rate limits and an in-flight cap configured for
+#                 the client and its credential, far above the load so never hit; local store, or
+#                 a redis-server the harness starts)
 #   WORKERS [1]   proxy workers (gateway `workers`, nginx worker_processes, HAProxy nbthread)
 #   UPSTREAM [fixed]       fixed: bench-fixed-upstream; nginx: nginx serving the same JSON
 #                          (keepalive_requests 1000000; UPSTREAM_THREADS worker processes)
@@ -123,6 +126,7 @@ install_missing() {
     command -v curl >/dev/null || want+=(curl)
     command -v taskset >/dev/null || want+=(util-linux)
     case " $TARGETS " in *" gateway-uring "*) [ -e /usr/include/liburing.h ] || want+=(liburing-dev) ;; esac
+    case " $TARGETS " in *" gateway-redis "*) command -v redis-server >/dev/null || want+=(redis-server) ;; esac
     [ ${#want[@]} -eq 0 ] && return 0
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -288,6 +292,23 @@ start_upstream() {
     wait_http "$UPORT" "$UPSTREAM_PID" || die "the fixed upstream did not start: $(cat "$WORK/upstream.log")"
 }
 
+# The gateway-redis target's rate store: a redis-server on a free port (no persistence), started
+# once per run beside the upstream, on its CPUs.
+REDIS_PORT=""
+bench_redis() {
+    [ -n "$REDIS_PORT" ] && return 0
+    REDIS_PORT=$(free_port)
+    ${PIN_UPSTREAM[@]+"${PIN_UPSTREAM[@]}"} redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
+        --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
+    PIDS+=("$!")
+    local i
+    for i in $(seq 50); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "redis-server did not start: $(cat "$WORK/redis.log")"
+}
+
 # The TLS targets' certificate (P-256, for 127.0.0.1), made once per run.
 bench_certificate() {
     [ -f "$WORK/tls.pem" ] && return 0
@@ -320,8 +341,17 @@ PY
 }
 
 GW_ADMIN_PORT=""
-gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1) [TLS(0|1) [JWT(0|1)]]; admin listener on GW_ADMIN_PORT if set
-    local dir=$1 port=$2 with_fsync=$3 with_tls=${4:-0} with_jwt=${5:-0} audit admin="" subject=""
+gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1) [TLS(0|1) [JWT(0|1) [LIMITS(none|local|redis)]]]; admin listener on GW_ADMIN_PORT if set
+    local dir=$1 port=$2 with_fsync=$3 with_tls=${4:-0} with_jwt=${5:-0} limits=${6:-none} audit admin="" subject=""
+    local client_limits="" credential_limits="" rate_limits=""
+    if [ "$limits" != none ]; then
+        # Far above what one worker can carry, so every request is decided and none refused.
+        client_limits='"rate": { "per_s": 1000000, "burst": 1000000 }, "max_in_flight": 1000000,'
+        credential_limits=', "rate": { "per_s": 1000000, "burst": 1000000 }'
+        rate_limits='"rate_limits": { "store": "local" },'
+        [ "$limits" = redis ] &&
+            rate_limits="\"rate_limits\": { \"store\": \"redis\", \"redis_url\": \"redis://127.0.0.1:$REDIS_PORT\", \"on_store_failure\": \"deny\" },"
+    fi
     [ -n "$GW_ADMIN_PORT" ] && admin=" \"admin_listen\": \"127.0.0.1:$GW_ADMIN_PORT\","
     [ "$with_tls" = 1 ] && admin="$admin \"tls\": { \"cert_file\": \"$WORK/tls.pem\", \"key_file\": \"$WORK/tls.key\" },"
     if [ "$with_jwt" = 1 ]; then
@@ -339,10 +369,10 @@ gateway_config() {  # gateway_config DIR PORT WITH_FSYNC(0|1) [TLS(0|1) [JWT(0|1
   "workers": $WORKERS,
   "upstream": { "url": "http://127.0.0.1:$UPORT", "connect_timeout_ms": 3000, "timeout_ms": 30000,
                 "max_idle_connections": $UPSTREAM_IDLE },
-  "credentials": { "bench": { "token_env": "GIOSG_BENCH_TOKEN" } },
+  "credentials": { "bench": { "token_env": "GIOSG_BENCH_TOKEN"$credential_limits } },$rate_limits
   "clients": {
     "bench": {
-      "key_sha256": "$KEY_HASH",$subject
+      "key_sha256": "$KEY_HASH",$subject $client_limits
       "credential": "bench",
       "scopes": ["settings", "users", "reports"],
       "organizations": ["*"]
@@ -397,13 +427,15 @@ start_target() {
             TARGET_LOG=""
             return 0
             ;;
-        gateway|gateway-tls|gateway-jwt|gateway-uring)
+        gateway|gateway-tls|gateway-jwt|gateway-uring|gateway-limits|gateway-redis)
             TARGET_PORT=$(free_port)
             GW_ADMIN_PORT=$(free_port)
-            local with_tls=0 with_jwt=0
+            local with_tls=0 with_jwt=0 limits=none
             [ "$name" = gateway-tls ] && { bench_certificate; with_tls=1; }
             [ "$name" = gateway-jwt ] && { bench_jwt; with_jwt=1; }
-            gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC" "$with_tls" "$with_jwt"
+            [ "$name" = gateway-limits ] && limits=local
+            [ "$name" = gateway-redis ] && { bench_redis; limits=redis; }
+            gateway_config "$TARGET_DIR" "$TARGET_PORT" "$AUDIT_WITH_FSYNC" "$with_tls" "$with_jwt" "$limits"
             TARGET_LOG="${AUDIT_PATH:-$TARGET_DIR/audit.jsonl}"
             # GW_PRELOAD / GW_ALLOC_FILE: the counting allocator of profile mode (empty: none).
             local bin=$GW
@@ -438,6 +470,13 @@ start_target() {
         cat "$TARGET_DIR"/stderr.log >&2 || true
         die "$name did not start"
     fi
+    # gateway-redis must really decide in Redis: one request, then its rate-store timing counts it.
+    if [ "$name" = gateway-redis ]; then
+        curl -s -o /dev/null -H "Authorization: Bearer $KEY" "http://127.0.0.1:$TARGET_PORT$BENCH_PATH" || true
+        curl -s --max-time 2 "http://127.0.0.1:$GW_ADMIN_PORT/metrics" |
+            grep -Eq '^giosg_gateway_rate_store_duration_seconds_count(\{[^}]*\})? [1-9]' ||
+            die "gateway-redis made no Redis decision (see $WORK/redis.log)"
+    fi
 }
 
 # Client connections each gateway worker has accepted so far, space-separated in worker order
@@ -445,7 +484,7 @@ start_target() {
 target_scheme() { case "$1" in *-tls) echo https ;; *) echo http ;; esac; }
 
 worker_accepts() {
-    case "$1" in gateway|gateway-tls|gateway-jwt|gateway-uring) ;; *) return 0 ;; esac
+    case "$1" in gateway|gateway-tls|gateway-jwt|gateway-uring|gateway-limits|gateway-redis) ;; *) return 0 ;; esac
     curl -s --max-time 2 "http://127.0.0.1:$GW_ADMIN_PORT/metrics" |
         sed -n 's/^giosg_gateway_downstream_connections_accepted_total{worker="\([0-9]*\)"} \([0-9]*\)$/\1 \2/p' |
         sort -n | awk '{ printf "%s%s", sep, $2; sep = " " }' || true
@@ -530,6 +569,9 @@ machine_meta() {  # machine_meta FILE
         echo "gateway=$("$GW" --version 2>&1 | head -1), Release ($BUILD_DIR), $WORKERS worker(s), $AUDIT_NOTE"
         case " $TARGETS " in *" gateway-uring "*)
             echo "gateway-uring=the same with GIOSG_IO_URING=ON ($URING_BUILD_DIR): Asio's io_uring backend instead of epoll" ;;
+        esac
+        case " $TARGETS " in *" gateway-limits "*|*" gateway-redis "*)
+            echo "gateway-limits / gateway-redis=the same with a rate and an in-flight cap for the client and a rate for its credential, never hit; store local / redis ($(redis-server --version 2>/dev/null | awk '{ print $3 }'))" ;;
         esac
         echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //'), $WORKERS worker process(es)"
         echo "haproxy=$(haproxy -v 2>&1 | head -1 | awk '{ print $3 }'), nbthread $WORKERS"
