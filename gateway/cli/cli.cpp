@@ -8,9 +8,9 @@
 #include <string_view>
 
 #include "cli/allocator.hpp"
-#include "cli/io_backend.hpp"
 #include "cli/audit_commands.hpp"
 #include "cli/commands.hpp"
+#include "cli/io_backend.hpp"
 #include "cli/logging.hpp"
 
 namespace giosg::cli {
