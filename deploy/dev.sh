@@ -4,7 +4,7 @@
 #   ./deploy/dev.sh test   install what is missing, build, run every test with ctest
 #   ./deploy/dev.sh build  install what is missing and build only
 #   ./deploy/dev.sh sanitize  the whole suite under ASan+UBSan, the multi-threaded tests under TSan
-#   ./deploy/dev.sh test-uring  the whole suite on the opt-in io_uring build (GIOSG_IO_URING=ON)
+#   ./deploy/dev.sh test-uring  the whole suite on the experimental io_uring build (GIOSG_IO_URING=ON)
 # With GIOSG_API_TOKEN set, `run` fronts https://service.giosg.com instead of the mock.
 set -euo pipefail
 
@@ -78,7 +78,7 @@ run_sanitizers() {
      -R 'MultiWorker|ParkedConnections|UpstreamWorkers|Lifecycle|AuditWriter|AuditRing|ProxyKeepAlive|AuditFsync|AuditFailure|AuditUnderLoad|AuditSyslog|Syslog|LocalLimits|RateLimits|RedisLimits|Operations|Readiness')
 }
 
-# The opt-in io_uring build (GIOSG_IO_URING=ON, preset "uring") and the whole suite on it. Not part
+# The experimental io_uring build (GIOSG_IO_URING=ON, preset "uring") and the whole suite on it. Not part
 # of CI: where the kernel or a container refuses io_uring, it says so and stops.
 run_uring_tests() {
   install_missing liburing-dev
